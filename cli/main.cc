@@ -1,0 +1,24 @@
+// bld: one daemonless binary for the whole image lifecycle. This file wires
+// the subcommands; each command's flags and output live in its own file.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"bld: build, store, push, pull and run container images from Dockerfiles", "bld"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("bld version ") + BLD_VERSION);
+
+  bld::cli::CommandContext ctx;
+  bld::cli::AddVersionCommand(app, ctx);
+  bld::cli::AddParseCommand(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return ctx.exit_code;
+}
