@@ -1,0 +1,74 @@
+// An image as the store holds it: a manifest (reached through a ref or a
+// digest, and through an index for the wanted platform), its config and its
+// layers. Reading one is what `bld run`, `inspect`, `history`, `save`, `push`
+// and every FROM start with.
+//
+// Thread-safety: pure functions over a Store, which is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+#include <string>
+#include <string_view>
+
+#include "store/layer_writer.h"
+#include "store/oci.h"
+#include "store/store.h"
+
+namespace bld::store {
+
+struct Image {
+  Descriptor manifest_descriptor;  // the image manifest (not the index)
+  ImageManifest manifest;
+  ImageConfig config;
+  Digest id() const { return manifest.config.digest; }  // Docker's image ID
+};
+
+// The platform bld runs images of: the host's (linux/amd64 and the like).
+Platform HostPlatform();
+
+// Reads the image `descriptor` names. For an index or manifest list, picks
+// the manifest for `platform` (architecture, os and, when given, variant).
+// Throws bld::Error naming what is missing or malformed.
+Image ReadImage(const Store& store, const Descriptor& descriptor, const Platform& platform = HostPlatform());
+
+// Writes the config and the manifest of an image whose layer blobs are in the
+// store already, and returns the manifest's descriptor; refs are the
+// caller's. `layers` carry OCI media types; with `oci` false the manifest
+// uses Docker schema 2 types (which cannot describe zstd layers).
+// `config_digest`, when given, receives the image ID.
+Descriptor WriteImage(Store& store, const ImageConfig& config, const std::vector<Descriptor>& layers, bool oci = true,
+                      Digest* config_digest = nullptr);
+
+// Writes the manifest of an image whose config and layer blobs are in the
+// store already, records both and returns the manifest's descriptor. Unlike
+// WriteImage, the config's bytes (and so the image ID) are kept as they are:
+// what `bld load` needs for an image whose config came in an archive.
+// `layers` and `oci` as for WriteImage.
+Descriptor WriteManifest(Store& store, const BlobInfo& config, const std::vector<Descriptor>& layers, bool oci = true);
+
+// The ref name that keeps an image without a name: "<none>@<manifest
+// digest>". A ref is what prune keeps and what an image ID is looked up in,
+// so `bld build` without -t and `bld load` of an untagged image write one;
+// `bld images` shows it as REPOSITORY and TAG <none>, as Docker shows its
+// dangling images.
+std::string UntaggedRefName(const Digest& manifest);
+bool IsUntaggedRefName(std::string_view name);
+
+// Image timestamps ("created" in configs and history): RFC 3339 in UTC with
+// the fraction's trailing zeros dropped, as Go's time.RFC3339Nano writes it.
+std::string FormatTimestamp(std::chrono::system_clock::time_point time);
+// Seconds since the epoch of an RFC 3339 timestamp with any fraction and
+// offset ("2024-05-01T12:00:00.5+02:00"); nullopt when it is not one.
+std::optional<int64_t> ParseTimestamp(std::string_view text);
+
+// Streams a layer produced by `write` (a layer_writer.h function given the
+// sink) into the blob store, verifies and records it (blob, then diffID).
+LayerInfo StoreLayer(Store& store, const std::function<LayerInfo(const ByteSink&)>& write);
+// The manifest descriptor of a stored layer.
+Descriptor LayerDescriptor(const LayerInfo& layer);
+
+}  // namespace bld::store
