@@ -13,10 +13,13 @@ constexpr int kContextLines = 2;
 }  // namespace
 
 void PrintParseError(const parser::ParseError& e, const std::string* source) {
-  const parser::SourceLocation& at = e.where();
+  PrintLocatedError(e.where(), e.what(), source);
+}
+
+void PrintLocatedError(const parser::SourceLocation& at, const std::string& message, const std::string* source) {
   std::string file = at.file.empty() ? "Dockerfile" : at.file;
   if (at.line <= 0) {
-    std::fprintf(stderr, "Error: %s: %s\n", file.c_str(), e.what());
+    std::fprintf(stderr, "Error: %s: %s\n", file.c_str(), message.c_str());
     return;
   }
   int last = at.end_line > at.line ? at.end_line : at.line;
@@ -43,7 +46,7 @@ void PrintParseError(const parser::ParseError& e, const std::string* source) {
   }
   std::string where = file + ":" + std::to_string(at.line);
   if (at.column > 0) where += ":" + std::to_string(at.column);
-  std::fprintf(stderr, "Error: %s: %s\n", where.c_str(), e.what());
+  std::fprintf(stderr, "Error: %s: %s\n", where.c_str(), message.c_str());
 }
 
 }  // namespace bld::cli

@@ -12,8 +12,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("bld version ") + BLD_VERSION);
 
   bld::cli::CommandContext ctx;
+  app.add_option("--root", ctx.root, "Store root (default: $BLD_ROOT or /var/lib/bld)");
   bld::cli::AddVersionCommand(app, ctx);
   bld::cli::AddParseCommand(app, ctx);
+  bld::cli::AddBuildCommand(app, ctx);
 
   try {
     app.parse(argc, argv);

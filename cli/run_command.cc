@@ -20,6 +20,10 @@ void RunCommand(CommandContext& ctx, const std::function<int()>& body) {
   }
 }
 
+std::unique_ptr<store::Store> OpenStore(const CommandContext& ctx) {
+  return store::Store::Open(store::Store::ResolveRoot(ctx.root));
+}
+
 void AddVersionCommand(CLI::App& app, CommandContext& ctx) {
   auto* cmd = app.add_subcommand("version", "Show the bld version");
   cmd->callback([&ctx] {

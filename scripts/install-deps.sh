@@ -8,14 +8,18 @@ BUILD_PKGS=(cmake ninja-build g++ pkg-config
   libssl-dev libarchive-dev libzstd-dev zlib1g-dev liblmdb-dev
   libcli11-dev catch2 libcurl4-openssl-dev nlohmann-json3-dev)
 # What the tests and the demo run: the busybox base image is made from
-# busybox-static; the rest are the real peers the interop tests talk to.
-TEST_PKGS=(busybox-static)
+# busybox-static; the rest are the real peers the interop tests talk to
+# (the registry server, skopeo, podman, umoci, runc) and the tools their
+# setups use (htpasswd from apache2-utils, tar with zstd).
+TEST_PKGS=(busybox-static docker-registry skopeo podman umoci runc apache2-utils zstd
+  golang-github-containers-common)
 
 want=("${BUILD_PKGS[@]}")
 case "${1:-build}" in
   build) ;;
+  demo) want+=(busybox-static) ;;
   test) want+=("${TEST_PKGS[@]}") ;;
-  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|demo|test]" >&2; exit 2 ;;
 esac
 
 missing=()

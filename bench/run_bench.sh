@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runner benchmark: `RUN true` from start to exit, bld's RunStep beside
+# `runc run` of the same busybox root filesystem, median of N runs each.
+#
+#   bld RunStep, in process    what a build pays per RUN step (bld is one
+#                              process for the whole build)
+#   bld RunStep, whole process the same plus starting a process that opens the
+#                              store, comparable with runc's start to exit
+#   runc run                   runc's default spec: new pid/net/ipc/uts/mount
+#                              namespaces, masked paths, cgroups
+# Both runners get a network namespace of their own (bld: network none).
+#
+# Usage: bench/run_bench.sh [build-dir] [runs]   (as root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+runs=${2:-20}
+
+if [ "$(id -u)" != 0 ]; then echo "run_bench: containers need root" >&2; exit 1; fi
+if ! command -v runc >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq runc >/dev/null
+fi
+if ! log=$(cmake --build "$build" --target test_runner 2>&1); then echo "$log" >&2; exit 1; fi
+driver=$build/tests/test_runner
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+median() { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+
+# The first step unpacks the snapshot; every timed one finds it in place.
+BLD_BENCH_DIR=$work BLD_BENCH_RUNS=1 "$driver" "bench: RUN true" >/dev/null
+
+in_process=$(BLD_BENCH_DIR=$work BLD_BENCH_RUNS=$runs "$driver" "bench: RUN true" |
+  awk '/^run_us/ {print $2}' | median)
+
+whole=()
+for _ in $(seq 1 "$runs"); do
+  s=$(now_us)
+  BLD_BENCH_DIR=$work BLD_BENCH_RUNS=1 "$driver" "bench: RUN true" >/dev/null
+  whole+=($(( $(now_us) - s )))
+done
+whole_median=$(printf '%s\n' "${whole[@]}" | median)
+
+bundle=$work/bundle
+mkdir -p "$bundle"
+(cd "$bundle" && runc spec)
+sed -i -e 's/"terminal": true/"terminal": false/' \
+  -e 's/"sh"$/"true"/' \
+  -e "s|\"path\": \"rootfs\"|\"path\": \"$work/rootfs\"|" \
+  -e 's/"readonly": true/"readonly": false/' "$bundle/config.json"
+runc_times=()
+for i in $(seq 1 "$runs"); do
+  s=$(now_us)
+  runc run --bundle "$bundle" "bld-bench-$$-$i" </dev/null
+  runc_times+=($(( $(now_us) - s )))
+done
+runc_median=$(printf '%s\n' "${runc_times[@]}" | median)
+
+echo "RUN true, median of $runs runs on $(nproc) cores, $(uname -r):"
+echo "  bld RunStep, in process:     $(( in_process / 1000 )).$(( in_process % 1000 / 100 )) ms"
+echo "  bld RunStep, whole process:  $(( whole_median / 1000 )).$(( whole_median % 1000 / 100 )) ms"
+echo "  runc run $(runc --version | head -1 | awk '{print $3}'):        $(( runc_median / 1000 )).$(( runc_median % 1000 / 100 )) ms"

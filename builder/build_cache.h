@@ -1,0 +1,72 @@
+// The build cache: what each step produced, by the step's cache key.
+//
+// A key is a sha256 over everything the step's result depends on (see
+// cache_key.h and docs/cache-keys.md); the record holds the image state
+// after the step: its config (with history and diff IDs) and the manifest
+// descriptors of its layers. A hit reuses that state and runs nothing. A
+// record is trusted only while every layer blob it names is in the store.
+//
+// Beside each record, the "explain" table remembers the inputs of the last
+// build of each step (by Dockerfile, stage and position), so that a miss can
+// say what changed: the instruction, a build arg, the base, or files.
+//
+// Records live in the LMDB table kCache: "k:<key>" for results, "e:<step
+// identity>" for explain inputs. Writes are batched per build.
+//
+// Thread-safety: all methods may be called from several threads.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/oci.h"
+#include "store/store.h"
+
+namespace bld::builder {
+
+// The image a stage has built so far.
+struct ImageState {
+  store::ImageConfig config;
+  std::vector<store::Descriptor> layers;  // manifest layer descriptors, base first
+};
+
+// What went into a step's key, kept to explain the next miss.
+struct StepInputs {
+  std::string parent;       // the key of the state before the step
+  std::string instruction;  // the instruction after expansion
+  std::map<std::string, std::string> args;   // build args the step observes
+  std::map<std::string, std::string> files;  // source path -> content/metadata hash
+  std::string base;         // FROM: the resolved base
+};
+
+class BuildCache {
+ public:
+  explicit BuildCache(store::Store& store) : store_(store) {}
+
+  // The state a step with this key produced, if recorded and all its blobs
+  // are present.
+  std::optional<ImageState> Get(const std::string& key) const;
+  void Put(const std::string& key, const ImageState& state);
+
+  std::optional<StepInputs> LastInputs(const std::string& identity) const;
+  void RememberInputs(const std::string& identity, const StepInputs& inputs);
+
+  // Writes the batched records in one transaction.
+  void Flush();
+
+  // What differs between two builds of a step, for --explain.
+  static std::string Explain(const std::optional<StepInputs>& before, const StepInputs& now);
+
+ private:
+  store::Store& store_;
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> pending_;
+};
+
+std::string SerializeState(const ImageState& state);
+ImageState ParseState(std::string_view json);
+
+}  // namespace bld::builder

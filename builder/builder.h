@@ -1,0 +1,77 @@
+// bld build: a Dockerfile and its context -> an image in the store.
+//
+// The flow (DESIGN.md): parse -> plan the stages the target needs -> for
+// each step, compute its cache key -> look it up -> on a hit reuse the
+// recorded state; on a miss execute it (a config change, a COPY/ADD layer,
+// or a RUN in the runner) and record the result -> write the final config
+// and manifest -> point every tag at it (refs last).
+//
+// Stages that do not depend on each other run in parallel, one thread each,
+// at most `parallelism` at a time; the first failure stops the others at
+// their next step and is the one reported.
+//
+// Thread-safety: one Build call per Builder at a time; the store may be
+// shared with other builds and processes.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/build_events.h"
+#include "parser/parse_error.h"
+#include "runner/network.h"
+#include "store/compression.h"
+#include "store/oci.h"
+#include "store/store.h"
+
+namespace bld::builder {
+
+struct BuildOptions {
+  std::string context_dir;      // a directory; empty when context_tar_fd is set
+  int context_tar_fd = -1;      // a context tar (bld build - < ctx.tar)
+  std::string dockerfile_path;  // empty: <context>/Dockerfile
+  std::optional<std::string> dockerfile_text;  // -f -: the Dockerfile's text
+  std::vector<std::string> tags;
+  std::map<std::string, std::string> build_args;
+  std::map<std::string, std::string> labels;
+  std::string target;
+  std::string platform;  // empty: the host's
+  bool no_cache = false;
+  bool pull = false;
+  bool explain = false;
+  bool oci_format = true;  // false: Docker schema 2 media types
+  runner::NetworkMode network = runner::NetworkMode::kHost;
+  store::Compression compression = store::Compression::kGzip;
+  std::optional<int64_t> source_date_epoch;
+  int parallelism = 0;  // 0: one per CPU, at least 2
+};
+
+struct BuildResult {
+  store::Digest image_id;         // the config digest
+  store::Descriptor manifest;     // what the tags point at
+  int steps = 0;
+  int cached_steps = 0;
+  int executed_steps = 0;         // steps that ran a container or wrote files
+};
+
+// A failed step: the instruction's location, what failed and the last lines
+// of its output.
+class BuildError : public std::runtime_error {
+ public:
+  BuildError(parser::SourceLocation where, const std::string& message, std::vector<std::string> output_tail = {})
+      : std::runtime_error(message), where_(std::move(where)), output_tail_(std::move(output_tail)) {}
+  const parser::SourceLocation& where() const { return where_; }
+  const std::vector<std::string>& output_tail() const { return output_tail_; }
+
+ private:
+  parser::SourceLocation where_;
+  std::vector<std::string> output_tail_;
+};
+
+// Throws parser::ParseError for Dockerfile errors, BuildError for a failing
+// step, bld::Error for anything else.
+BuildResult Build(store::Store& store, const BuildOptions& options, const EventSink& events);
+
+}  // namespace bld::builder

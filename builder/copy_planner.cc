@@ -1,0 +1,309 @@
+#include "builder/copy_planner.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "builder/config_step.h"
+#include "store/digest.h"
+#include "store/error.h"
+
+namespace bld::builder {
+
+namespace {
+
+bool HasWildcard(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+bool IsUrl(const std::string& s) { return s.starts_with("http://") || s.starts_with("https://"); }
+
+std::string Basename(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  size_t slash = p.find_last_of('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  if (name.empty()) return dir;
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+// The destination as an absolute path (relative ones are under WORKDIR),
+// without its trailing slash; `is_dir` when it was written with one.
+std::string Destination(const CopyRequest& req, bool* is_dir) {
+  const std::string& raw = req.args.back();
+  *is_dir = raw.ends_with("/") || raw == "." || raw.ends_with("/.");
+  std::string abs = raw.starts_with("/") ? ResolveWorkdir("/", raw) : ResolveWorkdir(req.workdir, raw);
+  return abs;
+}
+
+std::optional<mode_t> ChmodOf(const CopyRequest& req) {
+  if (req.chmod.empty()) return std::nullopt;
+  char* end = nullptr;
+  unsigned long mode = std::strtoul(req.chmod.c_str(), &end, 8);
+  if (*end != '\0' || mode > 07777) throw Error("invalid --chmod=" + req.chmod + ": the mode must be an octal number");
+  return static_cast<mode_t>(mode);
+}
+
+// Whether a context file is an archive ADD unpacks: a tar, possibly compressed.
+bool IsTarArchive(const std::string& path) {
+  struct Closer {
+    void operator()(archive* a) const { archive_read_free(a); }
+  };
+  std::unique_ptr<archive, Closer> a(archive_read_new());
+  archive_read_support_format_tar(a.get());
+  archive_read_support_filter_all(a.get());
+  constexpr size_t kBlock = 1 << 14;
+  if (archive_read_open_filename(a.get(), path.c_str(), kBlock) != ARCHIVE_OK) return false;
+  archive_entry* e;
+  int r = archive_read_next_header(a.get(), &e);
+  return r == ARCHIVE_OK || r == ARCHIVE_EOF;
+}
+
+std::string EntryHash(const ContextEntry& e, const char* kind) {
+  std::string h = std::string(kind) + " " + std::to_string(e.st.st_mode & 07777);
+  if (S_ISREG(e.st.st_mode)) h += " " + e.digest.str();
+  if (S_ISLNK(e.st.st_mode)) h += " -> " + e.link_target;
+  return h;
+}
+
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+
+// Downloads `url` into an unlinked temporary file; returns its descriptor,
+// content digest and Last-Modified time (0 when the server gave none).
+std::shared_ptr<runner::UniqueFd> Download(const std::string& url, const std::string& scratch_dir,
+                                           store::Digest* digest, int64_t* mtime) {
+  std::string tmpl = scratch_dir + "/add-XXXXXX";
+  int fd = mkstemp(tmpl.data());
+  if (fd < 0) throw SysError("ADD " + url + ": cannot create a temporary file in " + scratch_dir);
+  auto file = std::make_shared<runner::UniqueFd>(fd);
+  unlink(tmpl.c_str());
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  struct Sink {
+    int fd;
+    store::Sha256 hash;
+    bool failed = false;
+  } sink{fd, {}, false};
+  auto write = +[](char* data, size_t size, size_t n, void* user) -> size_t {
+    Sink* s = static_cast<Sink*>(user);
+    size_t len = size * n;
+    s->hash.Update(data, len);
+    size_t done = 0;
+    while (done < len) {
+      ssize_t w = ::write(s->fd, data + done, len - done);
+      if (w <= 0) {
+        s->failed = true;
+        return 0;
+      }
+      done += static_cast<size_t>(w);
+    }
+    return len;
+  };
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_FILETIME, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, write);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "bld");
+  CURLcode rc = curl_easy_perform(curl.get());
+  if (rc != CURLE_OK) throw Error("ADD " + url + ": download failed: " + curl_easy_strerror(rc));
+  if (sink.failed) throw SysError("ADD " + url + ": cannot write the download");
+  long filetime = -1;
+  curl_easy_getinfo(curl.get(), CURLINFO_FILETIME, &filetime);
+  *mtime = filetime > 0 ? filetime : 0;
+  *digest = sink.hash.Finish();
+  return file;
+}
+
+}  // namespace
+
+CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& context, StatCache& cache) {
+  const parser::Instruction& ins = *req.instruction;
+  bool is_add = ins.keyword == parser::Keyword::kAdd;
+  CopySources out;
+  out.plan.owner = req.chown;
+  out.plan.chmod = ChmodOf(req);
+  int cfd = open(context.root().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (cfd < 0) throw SysError("cannot open build context " + context.root());
+  out.context_dir = std::make_shared<runner::UniqueFd>(cfd);
+  out.plan.context_fd = cfd;
+
+  bool dest_is_dir = false;
+  std::string dest = Destination(req, &dest_is_dir);
+  std::vector<std::string> sources(req.args.begin(), req.args.end() - 1);
+  size_t next_heredoc = 0;
+  size_t matched_total = 0;
+  bool any_wildcard = false;
+  struct Pending {
+    std::string source;
+    std::vector<std::string> matches;
+  };
+  std::vector<Pending> resolved;
+  for (const std::string& src : sources) {
+    if (src.starts_with("<<") && next_heredoc < ins.heredocs.size()) {
+      resolved.push_back({src, {}});
+      ++matched_total;
+      continue;
+    }
+    if (is_add && IsUrl(src)) {
+      resolved.push_back({src, {}});
+      ++matched_total;
+      continue;
+    }
+    if (IsUrl(src)) throw Error("COPY " + src + ": COPY cannot download URLs, use ADD");
+    any_wildcard = any_wildcard || HasWildcard(src);
+    Pending p{src, context.Resolve(src)};
+    matched_total += p.matches.size();
+    resolved.push_back(std::move(p));
+  }
+  if ((matched_total > 1 || any_wildcard) && !dest_is_dir && matched_total != 1)
+    throw Error(std::string(parser::KeywordName(ins.keyword)) +
+                ": when copying more than one source, the destination must be a directory and end with a /");
+
+  for (const Pending& p : resolved) {
+    const std::string& src = p.source;
+    if (src.starts_with("<<") && p.matches.empty() && next_heredoc < ins.heredocs.size()) {
+      const parser::Heredoc& doc = ins.heredocs[next_heredoc++];
+      std::string content = doc.content;
+      if (doc.expand) {
+        parser::LexOptions o;
+        o.escape = req.escape;
+        o.raw_quotes = true;
+        o.raw_escapes = true;
+        try {
+          content = parser::ShellLexer(o).ProcessWord(content, req.vars);
+        } catch (const parser::ExpandError& e) {
+          throw Error("heredoc " + doc.name + ": " + e.what());
+        }
+      }
+      FileOp op;
+      op.type = FileOp::Type::kFile;
+      op.dest = dest_is_dir ? Join(dest, doc.name) : dest;
+      op.content = content;
+      op.mode = 0644;
+      out.plan.ops.push_back(op);
+      out.hashes["<<" + doc.name] = store::Sha256::Of(content).str();
+      continue;
+    }
+    if (is_add && IsUrl(src)) {
+      store::Digest digest;
+      int64_t mtime = 0;
+      auto file = Download(src, req.scratch_dir, &digest, &mtime);
+      if (!req.checksum.empty() && req.checksum != digest.str())
+        throw Error("ADD " + src + ": checksum mismatch: expected " + req.checksum + ", got " + digest.str());
+      std::string name = Basename(src.substr(0, src.find_first_of("?#")));
+      FileOp op;
+      op.type = FileOp::Type::kFile;
+      op.dest = dest_is_dir ? Join(dest, name) : dest;
+      op.source_fd = file->get();
+      op.mode = 0600;
+      op.mtime_sec = mtime;
+      out.plan.ops.push_back(op);
+      out.open_files.push_back(file);
+      out.hashes[src] = digest.str();
+      continue;
+    }
+    for (const std::string& m : p.matches) {
+      std::string host = context.root() + (m.empty() ? "" : "/" + m);
+      struct stat st;
+      if (lstat(host.c_str(), &st) != 0) throw SysError("build context path " + m);
+      if (S_ISDIR(st.st_mode)) {
+        context.Walk(m, cache, [&](const ContextEntry& e) {
+          FileOp op;
+          op.dest = Join(dest, e.rel);
+          op.mode = e.st.st_mode & 07777;
+          op.mtime_sec = e.st.st_mtim.tv_sec;
+          op.mtime_nsec = e.st.st_mtim.tv_nsec;
+          std::string ctx_path = m.empty() ? e.rel : (e.rel.empty() ? m : m + "/" + e.rel);
+          if (S_ISDIR(e.st.st_mode)) {
+            op.type = FileOp::Type::kDirectory;
+            op.keep_existing = e.rel.empty();
+            out.hashes[ctx_path + "/"] = EntryHash(e, "d");
+          } else if (S_ISLNK(e.st.st_mode)) {
+            op.type = FileOp::Type::kSymlink;
+            op.link_target = e.link_target;
+            out.hashes[ctx_path] = EntryHash(e, "l");
+          } else if (S_ISREG(e.st.st_mode)) {
+            op.type = FileOp::Type::kFile;
+            op.context_path = ctx_path;
+            out.hashes[ctx_path] = EntryHash(e, "f");
+          } else {
+            return;  // devices, fifos and sockets in a context are not copied
+          }
+          out.plan.ops.push_back(op);
+        });
+        continue;
+      }
+      ContextEntry e;
+      e.st = st;
+      FileOp op;
+      op.mode = st.st_mode & 07777;
+      op.mtime_sec = st.st_mtim.tv_sec;
+      op.mtime_nsec = st.st_mtim.tv_nsec;
+      std::string name = Basename(m);
+      if (S_ISLNK(st.st_mode)) {
+        // A dangling symlink named as a source is copied as the link.
+        e.link_target = std::filesystem::read_symlink(host).string();
+        op.type = FileOp::Type::kSymlink;
+        op.link_target = e.link_target;
+        op.dest = dest_is_dir ? Join(dest, name) : dest;
+        out.hashes[m] = EntryHash(e, "l");
+      } else if (S_ISREG(st.st_mode)) {
+        e.digest = cache.FileDigest(host, st);
+        if (is_add && IsTarArchive(host)) {
+          op.type = FileOp::Type::kArchive;
+          op.dest = dest;
+          op.context_path = m;
+          out.hashes[m] = EntryHash(e, "a");
+        } else {
+          op.type = FileOp::Type::kFile;
+          op.context_path = m;
+          if (dest_is_dir) {
+            op.dest = Join(dest, name);
+          } else {
+            op.dest = dest;
+            op.basename_if_dir = name;
+          }
+          out.hashes[m] = EntryHash(e, "f");
+        }
+      } else {
+        throw Error(std::string(parser::KeywordName(ins.keyword)) + " " + m +
+                    ": only regular files, directories and symlinks can be copied");
+      }
+      out.plan.ops.push_back(op);
+    }
+  }
+  return out;
+}
+
+CopySources PlanCopyFromImage(const CopyRequest& req) {
+  CopySources out;
+  out.plan.owner = req.chown;
+  out.plan.chmod = ChmodOf(req);
+  out.plan.source_layers = req.from_layers;
+  out.from_key = req.from_key;
+  bool dest_is_dir = false;
+  std::string dest = Destination(req, &dest_is_dir);
+  std::vector<std::string> sources(req.args.begin(), req.args.end() - 1);
+  if (sources.size() > 1 && !dest_is_dir)
+    throw Error("COPY: when copying more than one source, the destination must be a directory and end with a /");
+  for (const std::string& src : sources) {
+    FileOp op;
+    op.type = FileOp::Type::kFromImage;
+    op.source_path = src.starts_with("/") ? src : "/" + src;
+    op.dest = dest_is_dir ? dest + "/" : dest;
+    out.plan.ops.push_back(op);
+    out.hashes["from:" + src] = req.from_key;
+  }
+  return out;
+}
+
+}  // namespace bld::builder

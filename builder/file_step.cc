@@ -1,0 +1,470 @@
+#include "builder/file_step.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <dirent.h>
+#include <fnmatch.h>
+#include <limits.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "runner/locked_dir.h"
+#include "runner/overlay.h"
+#include "runner/system_call.h"
+#include "runner/upper_dir_layer.h"
+#include "runner/user.h"
+#include "store/error.h"
+
+namespace bld::builder {
+
+namespace {
+
+using runner::UniqueFd;
+
+// Random bytes in the name of a file step's directory under containers/.
+constexpr size_t kDirNameRandomBytes = 8;
+constexpr mode_t kParentDirMode = 0755;
+constexpr size_t kCopyChunk = 1 << 20;
+
+[[noreturn]] void Fail(const std::string& what, int err = errno) { throw SysError(what, err); }
+
+// Opens a context file beneath the context root without following any
+// symlink: the context walk resolved every path, so a symlink here was
+// swapped in after the walk and must not be followed out.
+UniqueFd OpenInContext(int context_fd, const std::string& rel) {
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(syscall(SYS_openat2, context_fd, rel.c_str(), &how, sizeof how));
+  if (fd < 0) Fail("cannot open build context file " + rel);
+  return UniqueFd(fd);
+}
+
+void CopyData(int from, int to, const std::string& what) {
+  // copy_file_range lets the kernel move the data (reflinks where the
+  // filesystem can); fall back to read/write across filesystems it refuses.
+  for (;;) {
+    ssize_t n = copy_file_range(from, nullptr, to, nullptr, kCopyChunk, 0);
+    if (n == 0) return;
+    if (n > 0) continue;
+    if (errno == EINTR) continue;
+    if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) break;
+    Fail("cannot copy " + what);
+  }
+  std::unique_ptr<char[]> buf(new char[kCopyChunk]);
+  for (;;) {
+    ssize_t n = read(from, buf.get(), kCopyChunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) Fail("cannot read " + what);
+    if (n == 0) return;
+    runner::WriteAll(to, std::string_view(buf.get(), static_cast<size_t>(n)), what);
+  }
+}
+
+std::string Parent(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+bool HasWildcard(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+std::string Basename(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Opens `path` inside the root `root_fd` (symlinks resolve as if root_fd
+// were /, so nothing outside is reachable).
+UniqueFd OpenInRoot(int root_fd, const std::string& path, int flags) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  std::string rel = path;
+  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+  if (rel.empty()) rel = ".";
+  int fd = static_cast<int>(syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
+  return UniqueFd(fd);
+}
+
+class PlanRunner {
+ public:
+  PlanRunner(const FilePlan& plan, int source_root_fd) : plan_(plan), source_root_(source_root_fd) {}
+
+  void Run() {
+    if (!plan_.owner.empty()) owner_ = runner::LookUpUser(plan_.owner);
+    for (const FileOp& op : plan_.ops) Apply(op);
+    // Directory times last: creating their children moved them.
+    for (auto it = plan_.ops.rbegin(); it != plan_.ops.rend(); ++it)
+      if (it->type == FileOp::Type::kDirectory && !it->keep_existing) SetTimes(it->dest, *it, 0);
+  }
+
+ private:
+  uid_t Uid(const FileOp& op) const { return owner_ ? owner_->uid : op.uid; }
+  gid_t Gid(const FileOp& op) const { return owner_ ? owner_->gid : op.gid; }
+  mode_t Mode(const FileOp& op) const { return plan_.chmod ? *plan_.chmod : op.mode; }
+
+  void MakeParents(const std::string& path) {
+    if (path == "/") return;
+    struct stat st;
+    if (stat(path.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) throw Error("cannot create " + path + ": a file of another type is there");
+      return;
+    }
+    MakeParents(Parent(path));
+    if (mkdir(path.c_str(), kParentDirMode) != 0 && errno != EEXIST) Fail("mkdir " + path);
+    uid_t uid = owner_ ? owner_->uid : 0;
+    gid_t gid = owner_ ? owner_->gid : 0;
+    if (chown(path.c_str(), uid, gid) != 0) Fail("chown " + path);
+  }
+
+  // Removes what stands at `path` unless it is a directory and `keep_dir`.
+  // Returns true when a directory was kept.
+  bool Clear(const std::string& path, bool keep_dir) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) return false;
+    if (S_ISDIR(st.st_mode)) {
+      if (keep_dir) return true;
+      throw Error("cannot copy to " + path + ": a directory is there");
+    }
+    if (unlink(path.c_str()) != 0) Fail("cannot replace " + path);
+    return false;
+  }
+
+  void SetTimes(const std::string& path, const FileOp& op, int flags) {
+    timespec ts[2];
+    ts[0].tv_sec = ts[1].tv_sec = op.mtime_sec;
+    ts[0].tv_nsec = ts[1].tv_nsec = op.mtime_nsec;
+    if (utimensat(AT_FDCWD, path.c_str(), ts, flags) != 0) Fail("set times of " + path);
+  }
+
+  // `dest`, or dest/<basename> when dest is a directory and the op says so.
+  static std::string Target(const FileOp& op) {
+    if (op.basename_if_dir.empty()) return op.dest;
+    struct stat st;
+    if (stat(op.dest.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return op.dest + "/" + op.basename_if_dir;
+    return op.dest;
+  }
+
+  void Apply(const FileOp& in) {
+    FileOp op = in;
+    op.dest = Target(in);
+    MakeParents(Parent(op.dest));
+    switch (op.type) {
+      case FileOp::Type::kDirectory: {
+        if (Clear(op.dest, true)) {
+          if (op.keep_existing) break;
+        } else if (mkdir(op.dest.c_str(), 0700) != 0) {
+          Fail("mkdir " + op.dest);
+        }
+        if (lchown(op.dest.c_str(), Uid(op), Gid(op)) != 0) Fail("chown " + op.dest);
+        if (chmod(op.dest.c_str(), Mode(op) & 07777) != 0) Fail("chmod " + op.dest);
+        break;
+      }
+      case FileOp::Type::kFile: {
+        Clear(op.dest, false);
+        UniqueFd out(open(op.dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!out) Fail("cannot create " + op.dest);
+        if (op.content) {
+          runner::WriteAll(out.get(), *op.content, op.dest);
+        } else if (op.source_fd >= 0) {
+          if (lseek(op.source_fd, 0, SEEK_SET) != 0) Fail("seek " + op.dest);
+          CopyData(op.source_fd, out.get(), op.dest);
+        } else {
+          UniqueFd in = OpenInContext(plan_.context_fd, op.context_path);
+          CopyData(in.get(), out.get(), op.context_path);
+        }
+        // chown before chmod: chown clears setuid and setgid bits.
+        if (fchown(out.get(), Uid(op), Gid(op)) != 0) Fail("chown " + op.dest);
+        if (fchmod(out.get(), Mode(op) & 07777) != 0) Fail("chmod " + op.dest);
+        timespec ts[2] = {{op.mtime_sec, op.mtime_nsec}, {op.mtime_sec, op.mtime_nsec}};
+        if (futimens(out.get(), ts) != 0) Fail("set times of " + op.dest);
+        break;
+      }
+      case FileOp::Type::kSymlink:
+        Clear(op.dest, false);
+        if (symlink(op.link_target.c_str(), op.dest.c_str()) != 0) Fail("symlink " + op.dest);
+        if (lchown(op.dest.c_str(), Uid(op), Gid(op)) != 0) Fail("chown " + op.dest);
+        SetTimes(op.dest, op, AT_SYMLINK_NOFOLLOW);
+        break;
+      case FileOp::Type::kArchive: Extract(op); break;
+      case FileOp::Type::kFromImage: CopyFromImage(in); break;
+    }
+  }
+
+  // COPY --from: the source path (wildcards in its last component) in the
+  // source image's root, each match copied as Docker does: a directory's
+  // contents into the destination, a file to it (or into it).
+  void CopyFromImage(const FileOp& op) {
+    std::string path = op.source_path;
+    // (name, path in the source root, O_PATH descriptor)
+    struct Match {
+      std::string name, path;
+      UniqueFd fd;
+    };
+    std::vector<Match> matches;
+    std::string parent = Parent(path), base = Basename(path);
+    if (HasWildcard(parent)) throw Error("COPY --from " + path + ": wildcards are only supported in the last path component");
+    if (HasWildcard(base)) {
+      UniqueFd dir = OpenInRoot(source_root_, parent, O_RDONLY | O_DIRECTORY);
+      if (!dir) Fail("COPY --from: " + parent + " in the source image");
+      std::vector<std::string> names;
+      DIR* d = fdopendir(dup(dir.get()));
+      if (!d) Fail("list " + parent);
+      while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != ".." && fnmatch(base.c_str(), n.c_str(), 0) == 0) names.push_back(n);
+      }
+      closedir(d);
+      std::sort(names.begin(), names.end());
+      for (const std::string& n : names) {
+        UniqueFd fd = OpenInRoot(source_root_, parent + "/" + n, O_PATH);
+        if (fd) matches.push_back({n, parent + "/" + n, std::move(fd)});
+      }
+    } else {
+      UniqueFd fd = OpenInRoot(source_root_, path, O_PATH);
+      if (fd) matches.push_back({base, path, std::move(fd)});
+    }
+    if (matches.empty()) throw Error("COPY --from: \"" + path + "\" not found in the source image");
+    bool into_dir = op.dest.ends_with("/") || matches.size() > 1 || HasWildcard(base);
+    std::string dest = op.dest;
+    while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
+    for (Match& m : matches) {
+      const std::string& name = m.name;
+      struct stat st;
+      if (fstat(m.fd.get(), &st) != 0) Fail("stat " + name);
+      if (S_ISDIR(st.st_mode)) {
+        MakeParents(Parent(dest));
+        UniqueFd dir(openat(m.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir) Fail("open " + m.path + " in the source image");
+        CopyTree(dir.get(), dest, st, true);
+      } else {
+        FileOp single;
+        single.dest = dest;
+        single.basename_if_dir = name;
+        std::string target = into_dir ? dest + "/" + name : Target(single);
+        MakeParents(Parent(target));
+        // A named source that is a symlink was followed (inside the source
+        // root), as Docker follows it; open what it points to.
+        UniqueFd file;
+        if (S_ISREG(st.st_mode)) file = OpenInRoot(source_root_, m.path, O_RDONLY);
+        CopyEntry(m.fd.get(), "", target, st, std::move(file));
+      }
+    }
+  }
+
+  void SetOwnerModeTimes(const std::string& path, const struct stat& st) {
+    uid_t uid = owner_ ? owner_->uid : st.st_uid;
+    gid_t gid = owner_ ? owner_->gid : st.st_gid;
+    if (lchown(path.c_str(), uid, gid) != 0) Fail("chown " + path);
+    if (!S_ISLNK(st.st_mode) && chmod(path.c_str(), plan_.chmod ? *plan_.chmod : st.st_mode & 07777) != 0)
+      Fail("chmod " + path);
+    timespec ts[2] = {st.st_atim, st.st_mtim};
+    if (utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0) Fail("set times of " + path);
+  }
+
+  // One non-directory entry `name` of the directory `dir_fd` in the source
+  // image, never followed if it is a symlink. `file` (optional) is the entry
+  // already open for reading.
+  void CopyEntry(int dir_fd, const std::string& name, const std::string& dest, const struct stat& st,
+                 UniqueFd file = UniqueFd()) {
+    Clear(dest, false);
+    if (S_ISREG(st.st_mode)) {
+      if (!file) file = UniqueFd(openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (!file) Fail("open " + name + " in the source image");
+      UniqueFd out(open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!out) Fail("cannot create " + dest);
+      CopyData(file.get(), out.get(), name);
+    } else if (S_ISLNK(st.st_mode)) {
+      std::vector<char> buf(PATH_MAX);
+      ssize_t n = readlinkat(dir_fd, name.c_str(), buf.data(), buf.size());
+      if (n < 0) Fail("readlink " + name);
+      if (symlink(std::string(buf.data(), static_cast<size_t>(n)).c_str(), dest.c_str()) != 0) Fail("symlink " + dest);
+    } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      if (mknod(dest.c_str(), st.st_mode, st.st_rdev) != 0) Fail("mknod " + dest);
+    } else {
+      return;  // sockets cannot be copied, as in Docker
+    }
+    SetOwnerModeTimes(dest, st);
+  }
+
+  void CopyTree(int dir_fd, const std::string& dest, const struct stat& st, bool top) {
+    struct stat existing;
+    bool exists = lstat(dest.c_str(), &existing) == 0;
+    if (exists && !S_ISDIR(existing.st_mode)) Clear(dest, false), exists = false;
+    if (!exists && mkdir(dest.c_str(), 0700) != 0) Fail("mkdir " + dest);
+    UniqueFd dir(openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) Fail("open directory " + dest + " in the source image");
+    std::vector<std::string> names;
+    DIR* d = fdopendir(dup(dir.get()));
+    if (!d) Fail("list " + dest);
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(n);
+    }
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const std::string& n : names) {
+      struct stat cst;
+      if (fstatat(dir.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) != 0) Fail("stat " + dest + "/" + n);
+      if (S_ISDIR(cst.st_mode)) {
+        UniqueFd child(openat(dir.get(), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!child) Fail("open " + dest + "/" + n + " in the source image");
+        CopyTree(child.get(), dest + "/" + n, cst, false);
+      } else {
+        CopyEntry(dir.get(), n, dest + "/" + n, cst);
+      }
+    }
+    // The destination of a top-level directory keeps what it had, as with
+    // contents copied from the context.
+    if (!(top && exists)) SetOwnerModeTimes(dest, st);
+  }
+
+  // ADD of a local archive: its entries land under op.dest, owners as the
+  // archive says (or the plan's owner), refusing `..`, absolute names and
+  // writes through symlinks.
+  void Extract(const FileOp& op) {
+    MakeParents(op.dest);
+    struct ReadCloser {
+      void operator()(archive* a) const { archive_read_free(a); }
+    };
+    struct WriteCloser {
+      void operator()(archive* a) const { archive_write_free(a); }
+    };
+    std::unique_ptr<archive, ReadCloser> in(archive_read_new());
+    archive_read_support_format_tar(in.get());
+    archive_read_support_filter_all(in.get());
+    std::unique_ptr<archive, WriteCloser> out(archive_write_disk_new());
+    archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_TIME |
+                                                  ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
+                                                  ARCHIVE_EXTRACT_XATTR);
+    UniqueFd fd = OpenInContext(plan_.context_fd, op.context_path);
+    constexpr size_t kBlock = 1 << 16;
+    if (archive_read_open_fd(in.get(), fd.get(), kBlock) != ARCHIVE_OK)
+      throw Error("ADD " + op.context_path + ": " + archive_error_string(in.get()));
+    if (chdir(op.dest.c_str()) != 0) Fail("chdir " + op.dest);
+    archive_entry* entry;
+    int r;
+    while ((r = archive_read_next_header(in.get(), &entry)) == ARCHIVE_OK) {
+      if (owner_) {
+        archive_entry_set_uid(entry, owner_->uid);
+        archive_entry_set_gid(entry, owner_->gid);
+      }
+      if (archive_write_header(out.get(), entry) != ARCHIVE_OK)
+        throw Error("ADD " + op.context_path + ": entry \"" + archive_entry_pathname(entry) +
+                    "\": " + archive_error_string(out.get()));
+      const void* buf;
+      size_t size;
+      la_int64_t offset;
+      while ((r = archive_read_data_block(in.get(), &buf, &size, &offset)) == ARCHIVE_OK)
+        if (archive_write_data_block(out.get(), buf, size, offset) != ARCHIVE_OK)
+          throw Error("ADD " + op.context_path + ": " + archive_error_string(out.get()));
+      if (r != ARCHIVE_EOF) throw Error("ADD " + op.context_path + ": " + archive_error_string(in.get()));
+      archive_write_finish_entry(out.get());
+    }
+    if (r != ARCHIVE_EOF) throw Error("ADD " + op.context_path + ": " + archive_error_string(in.get()));
+    archive_write_close(out.get());
+    if (chdir("/") != 0) Fail("chdir /");
+  }
+
+  const FilePlan& plan_;
+  int source_root_;
+  std::optional<runner::ExecUser> owner_;
+};
+
+// The child: private mounts, the image's root, chroot, the plan. Errors go
+// to `error_fd` as text.
+[[noreturn]] void ChildMain(const runner::OverlayLayers& layers, const std::string& rootfs,
+                            const std::optional<runner::OverlayLayers>& source, const std::string& source_root,
+                            const FilePlan& plan, int error_fd) {
+  try {
+    if (unshare(CLONE_NEWNS) != 0) Fail("file step: unshare mount namespace");
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) Fail("file step: make mounts private");
+    UniqueFd source_fd;
+    if (source) {
+      runner::MountOverlay(*source, source_root);
+      source_fd = UniqueFd(open(source_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!source_fd) Fail("file step: open " + source_root);
+    }
+    runner::MountOverlay(layers, rootfs);
+    if (chroot(rootfs.c_str()) != 0) Fail("file step: chroot " + rootfs);
+    if (chdir("/") != 0) Fail("file step: chdir /");
+    umask(0);
+    PlanRunner(plan, source_fd.get()).Run();
+    _exit(0);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    (void)!write(error_fd, msg.data(), msg.size());
+  }
+  _exit(1);
+}
+
+}  // namespace
+
+std::optional<store::LayerInfo> ApplyFilePlan(store::Store& store, const std::vector<runner::LayerRef>& layers,
+                                              const FilePlan& plan, const store::LayerWriteOptions& options) {
+  runner::LockedDir dir = runner::LockedDir::Create(store.containers_dir(), "file-", kDirNameRandomBytes);
+  runner::OverlayLayers overlay;
+  overlay.upperdir = dir.path() + "/upper";
+  overlay.workdir = dir.path() + "/work";
+  std::string rootfs = dir.path() + "/rootfs";
+  for (const std::string& d : {overlay.upperdir, overlay.workdir, rootfs})
+    if (mkdir(d.c_str(), 0755) != 0) Fail("mkdir " + d);
+  std::string empty = dir.path() + "/empty";
+  if (mkdir(empty.c_str(), 0755) != 0) Fail("mkdir " + empty);
+  runner::Snapshotter snapshotter(store);
+  overlay.lowerdirs = snapshotter.Prepare(layers);
+  // FROM scratch: overlayfs needs a lower layer, an empty one will do.
+  if (overlay.lowerdirs.empty()) overlay.lowerdirs.push_back(empty);
+  // COPY --from: the source image gets an overlay of its own, with a
+  // throwaway upper dir, since it is only read.
+  std::optional<runner::OverlayLayers> source;
+  std::string source_root = dir.path() + "/source";
+  if (!plan.source_layers.empty()) {
+    source.emplace();
+    source->lowerdirs = snapshotter.Prepare(plan.source_layers);
+    source->upperdir = dir.path() + "/source-upper";
+    source->workdir = dir.path() + "/source-work";
+    for (const std::string& d : {source->upperdir, source->workdir, source_root})
+      if (mkdir(d.c_str(), 0755) != 0) Fail("mkdir " + d);
+  }
+
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) Fail("pipe");
+  UniqueFd read_end(pipefd[0]), write_end(pipefd[1]);
+  pid_t pid = fork();
+  if (pid < 0) Fail("fork");
+  if (pid == 0) {
+    read_end.release();
+    ChildMain(overlay, rootfs, source, source_root, plan, write_end.get());
+  }
+  write_end.Reset();
+  std::string error;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(read_end.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    error.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!error.empty()) throw Error(error);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw Error("file step: the copy process ended abnormally (status " + std::to_string(status) + ")");
+  return runner::CommitUpperDir(store, overlay.upperdir, options);
+}
+
+}  // namespace bld::builder

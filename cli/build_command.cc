@@ -1,0 +1,188 @@
+// `bld build`: flags as docker build has them, progress on stderr, the image
+// ID on stdout.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "builder/builder.h"
+#include "cli/commands.h"
+#include "cli/error_report.h"
+#include "cli/progress.h"
+#include "registry/image_lookup.h"
+#include "runner/interrupt.h"
+#include "store/error.h"
+
+namespace bld::cli {
+
+namespace {
+
+struct BuildFlags {
+  std::vector<std::string> tags;
+  std::string file;
+  std::vector<std::string> build_args;
+  std::vector<std::string> labels;
+  std::string target;
+  bool no_cache = false;
+  bool pull = false;
+  std::string network = "host";
+  std::string progress = "auto";
+  std::string iidfile;
+  std::string format = "oci";
+  bool quiet = false;
+  bool explain = false;
+  std::string compression = "gzip";
+  std::string platform;
+  std::string context;
+};
+
+std::map<std::string, std::string> KeyValues(const std::vector<std::string>& items, bool from_env) {
+  std::map<std::string, std::string> out;
+  for (const std::string& kv : items) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) {
+      // `--build-arg NAME` takes the value from the environment, as docker does.
+      if (from_env) {
+        if (const char* v = std::getenv(kv.c_str())) out[kv] = v;
+      } else {
+        out[kv] = "";
+      }
+    } else {
+      out[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+  }
+  return out;
+}
+
+int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
+  builder::BuildOptions o;
+  for (const std::string& t : f.tags) {
+    registry::CanonicalRefName(t);  // refuse a bad name before building
+    o.tags.push_back(t);
+  }
+  o.build_args = KeyValues(f.build_args, true);
+  o.labels = KeyValues(f.labels, false);
+  o.target = f.target;
+  o.no_cache = f.no_cache;
+  o.pull = f.pull;
+  o.platform = f.platform;
+  const char* explain_env = std::getenv("BLD_EXPLAIN");
+  o.explain = f.explain || (explain_env && std::string(explain_env) == "1");
+  if (f.network == "none") {
+    o.network = runner::NetworkMode::kNone;
+  } else if (f.network != "host" && f.network != "default") {
+    throw Error("--network " + f.network + ": a build runs with host (the default) or none");
+  }
+  if (f.format == "docker") {
+    o.oci_format = false;
+  } else if (f.format != "oci") {
+    throw Error("--format " + f.format + ": use oci or docker");
+  }
+  if (f.compression == "zstd") {
+    o.compression = store::Compression::kZstd;
+  } else if (f.compression == "none") {
+    o.compression = store::Compression::kNone;
+  } else if (f.compression != "gzip") {
+    throw Error("--compression " + f.compression + ": use gzip, zstd or none");
+  }
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
+    char* end = nullptr;
+    long long v = std::strtoll(epoch, &end, 10);
+    if (*end != '\0' || v < 0) throw Error(std::string("SOURCE_DATE_EPOCH=") + epoch + " is not a number of seconds");
+    o.source_date_epoch = v;
+  }
+  if (f.file == "-" && f.context == "-") throw Error("the Dockerfile and the context cannot both come from stdin");
+  if (f.file == "-") {
+    o.dockerfile_text = std::string(std::istreambuf_iterator<char>(std::cin), {});
+  } else {
+    o.dockerfile_path = f.file;
+  }
+  if (f.context == "-") {
+    o.context_tar_fd = STDIN_FILENO;
+  } else {
+    o.context_dir = f.context;
+  }
+
+  std::unique_ptr<store::Store> store = OpenStore(ctx);
+  std::unique_ptr<ProgressRenderer> progress = MakeProgressRenderer(f.quiet ? "quiet" : f.progress);
+  runner::InterruptScope interrupts;
+  std::string dockerfile_text;
+  auto source_text = [&]() -> const std::string* {
+    if (o.dockerfile_text) return &*o.dockerfile_text;
+    std::string path = f.file.empty() ? f.context + "/Dockerfile" : f.file;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return nullptr;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    dockerfile_text = ss.str();
+    return &dockerfile_text;
+  };
+  builder::BuildResult result;
+  try {
+    result = builder::Build(*store, o, [&](const builder::BuildEvent& e) { progress->OnEvent(e); });
+  } catch (const parser::ParseError& e) {
+    progress->Finish(false);
+    PrintParseError(e, source_text());
+    return 1;
+  } catch (const builder::BuildError& e) {
+    progress->Finish(false);
+    if (!e.output_tail().empty()) {
+      std::fprintf(stderr, "------\n");
+      for (const std::string& line : e.output_tail()) std::fprintf(stderr, " > %s\n", line.c_str());
+      std::fprintf(stderr, "------\n");
+    }
+    PrintLocatedError(e.where(), e.what(), source_text());
+    return 1;
+  } catch (const runner::Interrupted& e) {
+    progress->Finish(false);
+    std::fprintf(stderr, "build interrupted\n");
+    return e.exit_code();
+  } catch (...) {
+    progress->Finish(false);
+    throw;
+  }
+  progress->Finish(true);
+  if (!f.quiet) {
+    std::fprintf(stderr, "writing image %s\n", result.image_id.str().c_str());
+    for (const std::string& t : o.tags)
+      std::fprintf(stderr, "naming to %s\n", registry::CanonicalRefName(t).c_str());
+  }
+  std::printf("%s\n", result.image_id.str().c_str());
+  if (!f.iidfile.empty()) {
+    std::ofstream out(f.iidfile, std::ios::trunc);
+    out << result.image_id.str();
+    if (!out) throw SysError("cannot write --iidfile " + f.iidfile);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
+  auto f = std::make_shared<BuildFlags>();
+  auto* cmd = app.add_subcommand("build", "Build an image from a Dockerfile");
+  cmd->add_option("-t,--tag", f->tags, "Name and optionally a tag (name:tag); repeatable");
+  cmd->add_option("-f,--file", f->file, "Dockerfile (default: CONTEXT/Dockerfile; - for stdin)");
+  cmd->add_option("--build-arg", f->build_args, "Build-time variable K=V; repeatable");
+  cmd->add_option("--label", f->labels, "Image label K=V; repeatable");
+  cmd->add_option("--target", f->target, "Stage to build");
+  cmd->add_flag("--no-cache", f->no_cache, "Do not use the build cache");
+  cmd->add_flag("--pull", f->pull, "Resolve the base images again");
+  cmd->add_option("--network", f->network, "Network for RUN: host (default) or none");
+  cmd->add_option("--progress", f->progress, "auto, tty, plain, quiet or json");
+  cmd->add_option("--iidfile", f->iidfile, "Write the image ID to this file");
+  cmd->add_option("--format", f->format, "Manifest format: oci (default) or docker");
+  cmd->add_flag("-q,--quiet", f->quiet, "Print only the image ID");
+  cmd->add_flag("--explain", f->explain, "Say why each step missed the cache (also BLD_EXPLAIN=1)");
+  cmd->add_option("--compression", f->compression, "Layer compression: gzip (default), zstd or none");
+  cmd->add_option("--platform", f->platform, "Target platform (os/arch[/variant])");
+  cmd->add_option("context", f->context, "Build context: a directory, or - for a tar on stdin")->required();
+  cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunBuild(ctx, *f); }); });
+}
+
+}  // namespace bld::cli

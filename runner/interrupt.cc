@@ -1,0 +1,83 @@
+#include "runner/interrupt.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <string>
+
+#include "runner/system_call.h"
+
+namespace bld::runner {
+
+namespace {
+
+constexpr int kHandledSignals[] = {SIGINT, SIGTERM};
+
+// Written by the handler, read anywhere: sig_atomic_t is what a handler may
+// store to.
+volatile sig_atomic_t g_signal = 0;
+int g_pipe[2] = {-1, -1};
+
+std::mutex g_scope_mutex;
+int g_scope_count = 0;
+struct sigaction g_previous[std::size(kHandledSignals)];
+
+void OnSignal(int signal) {
+  if (g_signal == 0) g_signal = signal;
+  int saved_errno = errno;
+  // Non-blocking: once the pipe holds a byte, later writes may fail, which
+  // is fine since readable is all it has to be.
+  [[maybe_unused]] ssize_t n = ::write(g_pipe[1], "!", 1);
+  errno = saved_errno;
+}
+
+void CreatePipeOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    CheckSys(::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK), "create the interrupt pipe");
+  });
+}
+
+std::string SignalName(int signal) {
+  const char* abbrev = ::sigabbrev_np(signal);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(signal);
+}
+
+}  // namespace
+
+Interrupted::Interrupted(int signal) : Error("interrupted by " + SignalName(signal)), signal_(signal) {}
+
+InterruptScope::InterruptScope() {
+  CreatePipeOnce();
+  std::lock_guard lock(g_scope_mutex);
+  if (g_scope_count++ > 0) return;
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  // SA_RESTART: threads blocked in reads elsewhere (libarchive, LMDB) carry
+  // on; the runner's own loops wait on InterruptFd instead of EINTR.
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  for (size_t i = 0; i < std::size(kHandledSignals); ++i)
+    CheckSys(::sigaction(kHandledSignals[i], &action, &g_previous[i]), "install the interrupt handler");
+}
+
+InterruptScope::~InterruptScope() {
+  std::lock_guard lock(g_scope_mutex);
+  if (--g_scope_count > 0) return;
+  for (size_t i = 0; i < std::size(kHandledSignals); ++i) ::sigaction(kHandledSignals[i], &g_previous[i], nullptr);
+}
+
+int InterruptFd() {
+  CreatePipeOnce();
+  return g_pipe[0];
+}
+
+int InterruptSignal() { return g_signal; }
+
+void ThrowIfInterrupted() {
+  if (int signal = g_signal; signal != 0) throw Interrupted(signal);
+}
+
+}  // namespace bld::runner

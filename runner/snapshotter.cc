@@ -1,0 +1,116 @@
+#include "runner/snapshotter.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "runner/interrupt.h"
+#include "runner/locked_dir.h"
+#include "store/layer_applier.h"
+
+namespace bld::runner {
+
+namespace {
+
+constexpr std::string_view kUnpackPrefix = "tmp-";
+// 128 bits: two unpacks never pick the same temporary name.
+constexpr size_t kUnpackNameRandomBytes = 16;
+// The root of a layer without a "." entry; overlayfs shows the upper dir's
+// root anyway, so this only has to let the kernel through.
+constexpr mode_t kSnapshotRootMode = 0755;
+
+// The record of table snapshots (docs/store-format.md).
+std::string SnapshotRecord(const store::Digest& diff_id, const std::optional<store::Digest>& parent) {
+  nlohmann::ordered_json record;
+  record["diff_id"] = diff_id.str();
+  if (parent) record["parent"] = parent->str();
+  return record.dump();
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+std::vector<store::Digest> Snapshotter::ChainIds(const std::vector<store::Digest>& diff_ids) {
+  std::vector<store::Digest> chain;
+  chain.reserve(diff_ids.size());
+  for (const store::Digest& diff_id : diff_ids)
+    chain.push_back(chain.empty() ? diff_id : store::Sha256::Of(chain.back().str() + " " + diff_id.str()));
+  return chain;
+}
+
+std::string Snapshotter::Path(const store::Digest& chain_id) const {
+  return store_.snapshots_dir() + "/" + std::string(chain_id.hex());
+}
+
+std::vector<std::string> Snapshotter::Prepare(const std::vector<LayerRef>& layers) {
+  std::vector<store::Digest> diff_ids;
+  for (const LayerRef& layer : layers) diff_ids.push_back(layer.diff_id);
+  std::vector<store::Digest> chain = ChainIds(diff_ids);
+
+  std::vector<bool> recorded = store_.meta().Read([&](store::ReadTxn& txn) {
+    std::vector<bool> found;
+    for (const store::Digest& id : chain) found.push_back(txn.Get(store::Table::kSnapshots, id.str()).has_value());
+    return found;
+  });
+
+  std::vector<std::pair<std::string, std::string>> new_records;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    bool present = IsDirectory(Path(chain[i]));
+    if (!present) Unpack(layers[i], chain[i]);
+    // A snapshot without a record was renamed into place by a process that
+    // died before recording it (or by a racing one): renamed means complete.
+    if (!recorded[i] || !present)
+      new_records.emplace_back(chain[i].str(),
+                               SnapshotRecord(layers[i].diff_id, i == 0 ? std::nullopt : std::optional(chain[i - 1])));
+  }
+  if (!new_records.empty()) {
+    store_.meta().Write([&](store::WriteTxn& txn) {
+      for (const auto& [key, value] : new_records) txn.Put(store::Table::kSnapshots, key, value);
+    });
+  }
+
+  std::vector<std::string> lowerdirs;
+  for (size_t i = chain.size(); i-- > 0;) lowerdirs.push_back(Path(chain[i]));
+  return lowerdirs;
+}
+
+void Snapshotter::Unpack(const LayerRef& layer, const store::Digest& chain_id) {
+  if (!store_.blobs().Exists(layer.blob))
+    throw Error("runner: layer " + layer.diff_id.str() + " cannot be unpacked: its blob " + layer.blob.str() +
+                " is not in the store");
+  LockedDir unpack = LockedDir::Create(store_.snapshots_dir(), kUnpackPrefix, kUnpackNameRandomBytes);
+  CheckSys(::fchmod(unpack.fd(), kSnapshotRootMode), "set the mode of " + unpack.path());
+
+  store::BlobReader reader = store_.blobs().Open(layer.blob);
+  store::ApplyOptions options;
+  options.mode = store::ApplyMode::kOverlay;
+  store::ApplyResult applied = store::ApplyLayer(
+      [&](void* data, size_t size) {
+        ThrowIfInterrupted();
+        return reader.Read(data, size);
+      },
+      unpack.path(), options);
+  if (applied.diff_id != layer.diff_id)
+    throw Error("runner: blob " + layer.blob.str() + " holds the layer " + applied.diff_id.str() + ", not " +
+                layer.diff_id.str() + " as the image says");
+
+  // The rename publishes the snapshot as complete, so its content must reach
+  // the disk first: after a power cut, a name under snapshots/ must not lead
+  // to a half-written layer.
+  CheckSys(::syncfs(unpack.fd()), "flush " + unpack.path() + " to disk");
+  // false: another process finished the same layer first; ours is removed
+  // when `unpack` goes out of scope and theirs is used.
+  unpack.RenameNoReplace(std::string(chain_id.hex()));
+}
+
+std::vector<std::string> Snapshotter::RemoveAbandonedUnpacks() {
+  return RemoveAbandonedDirs(store_.snapshots_dir(), kUnpackPrefix);
+}
+
+}  // namespace bld::runner

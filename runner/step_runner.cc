@@ -1,0 +1,35 @@
+#include "runner/step_runner.h"
+
+#include "runner/interrupt.h"
+#include "runner/locked_dir.h"
+#include "runner/upper_dir_layer.h"
+
+namespace bld::runner {
+
+StepResult RunStep(store::Store& store, const StepSpec& spec, const OutputLines::LineCallback& on_line) {
+  InterruptScope interrupt_scope;
+  ThrowIfInterrupted();
+  ContainerSpec container_spec;
+  container_spec.lowerdirs = Snapshotter(store).Prepare(spec.layers);
+  container_spec.run = spec.run;
+
+  std::unique_ptr<Container> container = Container::Start(store.containers_dir(), container_spec);
+  OutputLines output(on_line, spec.output_tail_lines);
+  StepResult result;
+  result.status = container->Wait(output);
+  result.output_tail = output.Tail();
+  if (result.status.ok()) result.layer = CommitUpperDir(store, container->upper_dir(), spec.layer_options);
+  // A signal that came after the container ended was held back by the
+  // scope; the build must stop all the same.
+  ThrowIfInterrupted();
+  return result;
+}
+
+std::vector<std::string> RemoveAbandonedRunnerDirs(store::Store& store) {
+  std::vector<std::string> removed = RemoveAbandonedDirs(store.containers_dir(), "");
+  std::vector<std::string> unpacks = Snapshotter(store).RemoveAbandonedUnpacks();
+  removed.insert(removed.end(), unpacks.begin(), unpacks.end());
+  return removed;
+}
+
+}  // namespace bld::runner

@@ -1,0 +1,61 @@
+#include "runner/system_call.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+namespace bld::runner {
+
+namespace {
+// Files read this way are small (passwd, group, resolv.conf): one page-sized
+// multiple on the stack reads most of them in one call.
+constexpr size_t kReadChunkSize = 16 * 1024;
+}  // namespace
+
+void WriteAll(int fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw RunnerSysError(what);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void WriteFileWithMode(const std::string& path, std::string_view content, mode_t mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (!fd) throw RunnerSysError("create " + path);
+  CheckSys(::fchmod(fd.get(), mode), "set the mode of " + path);
+  WriteAll(fd.get(), content, "write " + path);
+}
+
+bool ReadRegularFile(const std::string& path, size_t max_size, std::string& content) {
+  // O_NONBLOCK so that opening a FIFO returns at once; fstat then refuses it.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) {
+    if (errno == ENOENT) return false;
+    throw RunnerSysError("open " + path);
+  }
+  struct stat st;
+  CheckSys(::fstat(fd.get(), &st), "stat " + path);
+  if (!S_ISREG(st.st_mode)) throw Error("runner: " + path + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > max_size)
+    throw Error("runner: " + path + " is " + std::to_string(st.st_size) + " bytes, more than the " +
+                std::to_string(max_size) + " bytes allowed");
+  content.clear();
+  char buffer[kReadChunkSize];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw RunnerSysError("read " + path);
+    }
+    if (n == 0) break;
+    content.append(buffer, static_cast<size_t>(n));
+    // The file may grow between fstat and read.
+    if (content.size() > max_size) throw Error("runner: " + path + " grew past " + std::to_string(max_size) + " bytes");
+  }
+  return true;
+}
+
+}  // namespace bld::runner

@@ -1,0 +1,75 @@
+// How the runner talks to the kernel: descriptors owned by RAII, and failed
+// system calls turned into errors that name the step, its object and errno.
+//
+// Container setup is a long chain of system calls, and when one of them fails
+// the user must see which one, on what, and why:
+//   runner: pivot_root into /var/lib/bld/containers/3f…/rootfs: Invalid argument
+// Every runner error about a system call has that shape.
+//
+// Thread safety: a UniqueFd is owned by one thread at a time; the functions
+// keep no state.
+#pragma once
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "store/error.h"
+
+namespace bld::runner {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { Reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release() { return std::exchange(fd_, -1); }
+  void Reset() {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// "runner: <what>: <strerror(err)>".
+inline Error RunnerSysError(std::string_view what, int err = errno) {
+  return SysError("runner: " + std::string(what), err);
+}
+
+// Returns `rc` unless it is negative (the kernel's failure convention), in
+// which case it throws RunnerSysError(what).
+inline long CheckSys(long rc, std::string_view what) {
+  if (rc < 0) throw RunnerSysError(what);
+  return rc;
+}
+
+// Writes all of `data`, retrying short writes and EINTR.
+void WriteAll(int fd, std::string_view data, std::string_view what);
+
+// Writes `content` to a new file `path` (replacing one that exists) with
+// `mode`, whatever the process umask.
+void WriteFileWithMode(const std::string& path, std::string_view content, mode_t mode);
+
+// The whole content of a regular file, refusing anything that is not one (a
+// FIFO would block, /dev/zero would never end) or that is larger than
+// `max_size`. Returns false if the file does not exist.
+bool ReadRegularFile(const std::string& path, size_t max_size, std::string& content);
+
+}  // namespace bld::runner

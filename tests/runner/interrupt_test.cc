@@ -1,0 +1,131 @@
+// Ctrl-C of bld during a RUN step, played by a forked child that runs the
+// step as bld would and exits as the cli does.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "runner/interrupt.h"
+#include "runner_test_support.h"
+#include "support/process.h"
+
+namespace bld::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr auto kDeadline = std::chrono::seconds(20);
+
+// Waits for `pid` to exit; its exit code, or -1 if it is still running at
+// the deadline (it is then killed).
+int WaitWithDeadline(pid_t pid) {
+  auto end = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < end) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+// Reads from `fd` until `marker` arrives or the deadline passes.
+bool WaitForMarker(int fd, const std::string& marker) {
+  std::string seen;
+  auto end = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < end && seen.find(marker) == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buffer[256];
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) return false;
+    seen.append(buffer, static_cast<size_t>(n));
+  }
+  return seen.find(marker) != std::string::npos;
+}
+
+void CheckInterruptLeavesNothing(int signal, int expected_exit_code) {
+  RunnerFixture fixture;
+  fixture.CloseStore();
+  std::string mounts_before = ReadFile("/proc/self/mountinfo");
+
+  int marker[2];
+  REQUIRE(::pipe(marker) == 0);
+  pid_t bld = ::fork();
+  REQUIRE(bld >= 0);
+  if (bld == 0) {
+    ::close(marker[0]);
+    int code = 0;
+    try {
+      std::unique_ptr<store::Store> store = store::Store::Open(fixture.root());
+      runner::StepSpec spec;
+      spec.layers = {fixture.base()};
+      spec.run.argv = {"/bin/sh", "-c", "echo started; sleep 987456"};
+      runner::RunStep(*store, spec, [&](std::string_view line) {
+        [[maybe_unused]] ssize_t n = ::write(marker[1], line.data(), line.size());
+      });
+    } catch (const runner::Interrupted& e) {
+      code = e.exit_code();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "step failed: %s\n", e.what());
+      code = 1;
+    }
+    ::_exit(code);
+  }
+  ::close(marker[1]);
+  bool started = WaitForMarker(marker[0], "started");
+  ::close(marker[0]);
+  REQUIRE(started);
+  auto end = std::chrono::steady_clock::now() + kDeadline;
+  while (CountProcesses({"sleep", "987456"}) == 0 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(CountProcesses({"sleep", "987456"}) == 1);
+  ::kill(bld, signal);
+  CHECK(WaitWithDeadline(bld) == expected_exit_code);
+
+  CHECK(ReadFile("/proc/self/mountinfo") == mounts_before);
+  CHECK(fs::is_empty(fixture.root() + "/containers"));
+  for (const fs::directory_entry& entry : fs::directory_iterator(fixture.root() + "/snapshots"))
+    CHECK_FALSE(entry.path().filename().string().starts_with("tmp-"));
+  CHECK(CountProcesses({"sleep", "987456"}) == 0);
+}
+
+TEST_CASE("SIGINT during a step kills the container, removes its directory and exits 130") {
+  CheckInterruptLeavesNothing(SIGINT, 130);
+}
+
+TEST_CASE("SIGTERM during a step kills the container, removes its directory and exits 143") {
+  CheckInterruptLeavesNothing(SIGTERM, 143);
+}
+
+TEST_CASE("an interrupt scope records SIGINT instead of dying, and the default returns after it") {
+  int code = RunInChild([] {
+    // Catch2 handles SIGINT itself; the scope must fall back to the default.
+    ::signal(SIGINT, SIG_DFL);
+    {
+      runner::InterruptScope scope;
+      ::raise(SIGINT);
+      pollfd p{runner::InterruptFd(), POLLIN, 0};
+      if (::poll(&p, 1, 0) != 1) throw std::runtime_error("the interrupt descriptor is not readable");
+      if (runner::InterruptSignal() != SIGINT) throw std::runtime_error("SIGINT was not recorded");
+      try {
+        runner::ThrowIfInterrupted();
+        throw std::runtime_error("ThrowIfInterrupted did not throw");
+      } catch (const runner::Interrupted& e) {
+        if (e.exit_code() != 130 || std::string(e.what()) != "interrupted by SIGINT") throw;
+      }
+    }
+    ::raise(SIGINT);
+  });
+  CHECK(code == 128 + SIGINT);
+}
+
+}  // namespace
+}  // namespace bld::testing
