@@ -164,7 +164,7 @@ TEST_CASE("a build arg invalidates only the steps that observe it") {
   CHECK(r.cached_steps == r.steps);
 }
 
-TEST_CASE("--no-cache runs every step again") {
+TEST_CASE("a build without the cache runs every step again") {
   Fixture f;
   f.Build("FROM busybox\nRUN echo a\nENV A=1\n");
   builder::BuildOptions o;
@@ -174,7 +174,7 @@ TEST_CASE("--no-cache runs every step again") {
   CHECK(f.Executed().size() == 2);
 }
 
-TEST_CASE("--explain names the changed input") {
+TEST_CASE("explain mode names the changed input") {
   Fixture f;
   WriteFile(f.context / "src/main.c", "int main(){}\n");
   f.Build("FROM busybox\nCOPY src /src\n");
@@ -208,7 +208,7 @@ TEST_CASE("independent stages run at the same time") {
   CHECK(done_before_both_started == 0);
 }
 
-TEST_CASE("--target builds only the stages it needs") {
+TEST_CASE("a build of a target stage builds only the stages it needs") {
   Fixture f;
   builder::BuildOptions o;
   o.target = "build";

@@ -61,7 +61,7 @@ TEST_CASE("a second bld process hits the cache for every step") {
   CHECK_THAT(second.err, !Catch::Contains("#2 DONE"));
 }
 
-TEST_CASE("-q prints only the image ID and --iidfile writes it") {
+TEST_CASE("quiet mode prints only the image ID and the iidfile holds it") {
   Env env;
   WriteFile(env.context / "Dockerfile", "FROM busybox\nRUN echo quiet\n");
   std::string iid = env.root / "iid";
@@ -72,7 +72,7 @@ TEST_CASE("-q prints only the image ID and --iidfile writes it") {
   CHECK(bld::testing::ReadFile(iid) + "\n" == r.out);
 }
 
-TEST_CASE("--progress json prints one JSON event per line") {
+TEST_CASE("json progress prints one JSON event per line") {
   Env env;
   WriteFile(env.context / "Dockerfile", "FROM busybox\nRUN echo j\n");
   auto r = env.Build({"--progress", "json", env.context.path()});

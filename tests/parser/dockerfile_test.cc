@@ -57,7 +57,7 @@ TEST_CASE("global ARGs are usable in FROM, with defaults that use earlier ARGs")
   CHECK_FALSE(df.meta_args[2].value.has_value());
 }
 
-TEST_CASE("--build-arg overrides a global ARG") {
+TEST_CASE("a build arg given on the command line overrides a global ARG") {
   ParseOptions o;
   o.build_args = {{"TAG", "2.0"}, {"UNDECLARED", "z"}};
   Dockerfile df = ParseDockerfile("ARG TAG=1.0\nFROM app:$TAG$UNDECLARED\n", o);
@@ -139,7 +139,7 @@ TEST_CASE("a stage using itself is a cycle") {
   CHECK(ErrorOf("FROM a\nCOPY --from=0 /x /x\n") == "circular dependency detected on stage: 0");
 }
 
-TEST_CASE("--target picks a stage and only the stages it needs are needed") {
+TEST_CASE("the target option picks a stage and only the stages it needs are needed") {
   std::string text =
       "FROM a AS base\nFROM base AS build\nFROM c AS test\nCOPY --from=build /x /x\nFROM d AS other\n";
   Dockerfile df = ParseDockerfile(text, Target("build"));

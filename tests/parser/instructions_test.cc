@@ -93,7 +93,7 @@ TEST_CASE("COPY and ADD need a destination") {
   CHECK(Body("FROM x\nCOPY <<EOF /dst\nhi\nEOF\n")[0].heredocs.size() == 1);
 }
 
-TEST_CASE("--chmod must be an octal mode") {
+TEST_CASE("a chmod flag must be an octal mode") {
   CHECK_THAT(ErrorOf("FROM x\nCOPY --chmod=u+x a b\n"), Catch::StartsWith("invalid --chmod=u+x"));
   CHECK_THAT(ErrorOf("FROM x\nADD --chmod=0789 a b\n"), Catch::StartsWith("invalid --chmod=0789"));
   CHECK(Body("FROM x\nCOPY --chmod=0755 a b\n")[0].Flag("chmod") == "0755");
