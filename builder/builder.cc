@@ -25,6 +25,8 @@
 #include "parser/dockerfile.h"
 #include "parser/expansion.h"
 #include "registry/image_lookup.h"
+#include "registry/puller.h"
+#include "registry/reference.h"
 #include "runner/step_runner.h"
 #include "store/digest.h"
 #include "store/error.h"
@@ -292,13 +294,40 @@ class BuildRun {
     return (s.name.empty() ? "stage-" + std::to_string(s.index) : s.name) + " ";
   }
 
+  // A base image from its registry (it is not local, or --pull). Stages
+  // that name the same image share one pull.
+  store::Descriptor PullImage(const std::string& name, const store::Platform& platform) {
+    std::optional<registry::Reference> ref;
+    try {
+      ref = registry::Reference::ParseDockerRef(name);
+    } catch (const Error&) {
+      // Not a reference a registry can serve (an image ID prefix, say).
+    }
+    if (!ref) throw Error("it is not a name a registry serves");
+    std::lock_guard lock(pull_mu_);
+    std::string key = ref->String() + " " + PlatformString(platform);
+    if (auto it = pulled_.find(key); it != pulled_.end()) return it->second;
+    registry::PullOptions pull;
+    pull.registry = options_.registry;
+    pull.platform = platform;
+    store::Descriptor desc = registry::Pull(store_, *ref, pull);
+    pulled_.emplace(key, desc);
+    return desc;
+  }
+
   // The image or stage a FROM or --from names: its state and key.
   StageResult ResolveImage(const std::string& name, const store::Platform& platform, std::string* shown) {
     std::optional<store::Descriptor> desc;
-    if (!options_.pull) desc = registry::FindLocalImage(store_, name);
-    if (!desc)
-      throw Error("image " + name + " is not in the local store (" + store_.root() +
-                  "); make it with `bld import`, `bld load` or `bld build -t " + name + "`");
+    if (options_.pull) {
+      desc = PullImage(name, platform);
+    } else if (desc = registry::FindLocalImage(store_, name); !desc) {
+      try {
+        desc = PullImage(name, platform);
+      } catch (const Error& e) {
+        throw Error("image " + name + " is not in the local store (" + store_.root() + ") and pulling it failed: " +
+                    e.what() + "; make it with `bld import`, `bld load` or `bld build -t " + name + "`");
+      }
+    }
     store::Image image = store::ReadImage(store_, *desc, platform);
     StageResult r;
     r.state.config = image.config;
@@ -614,6 +643,8 @@ class BuildRun {
   std::mutex events_mu_;
   std::mutex mu_;
   std::condition_variable done_;
+  std::mutex pull_mu_;
+  std::map<std::string, store::Descriptor> pulled_;  // by "<ref> <platform>"
   std::vector<std::optional<StageResult>> results_;
   std::exception_ptr first_error_;
   std::atomic<bool> failed_{false};

@@ -21,6 +21,7 @@
 
 #include "builder/build_events.h"
 #include "parser/parse_error.h"
+#include "registry/session.h"
 #include "runner/network.h"
 #include "store/compression.h"
 #include "store/oci.h"
@@ -39,7 +40,10 @@ struct BuildOptions {
   std::string target;
   std::string platform;  // empty: the host's
   bool no_cache = false;
+  // Pull every base image again (FROM, COPY --from=<image>) instead of using
+  // the local copy; a base that is not local is pulled either way.
   bool pull = false;
+  registry::RegistryOptions registry;  // for those pulls
   bool explain = false;
   bool oci_format = true;  // false: Docker schema 2 media types
   runner::NetworkMode network = runner::NetworkMode::kHost;

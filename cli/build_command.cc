@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/error_report.h"
 #include "cli/progress.h"
+#include "cli/store_lock.h"
 #include "registry/image_lookup.h"
 #include "runner/interrupt.h"
 #include "store/error.h"
@@ -30,6 +31,8 @@ struct BuildFlags {
   std::string target;
   bool no_cache = false;
   bool pull = false;
+  bool push = false;
+  std::vector<std::string> insecure;
   std::string network = "host";
   std::string progress = "auto";
   std::string iidfile;
@@ -70,6 +73,8 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   o.target = f.target;
   o.no_cache = f.no_cache;
   o.pull = f.pull;
+  o.registry = RegistryOptionsFrom(f.insecure);
+  if (f.push && f.tags.empty()) throw Error("--push needs a name to push: add -t NAME[:TAG]");
   o.platform = f.platform;
   const char* explain_env = std::getenv("BLD_EXPLAIN");
   o.explain = f.explain || (explain_env && std::string(explain_env) == "1");
@@ -109,6 +114,7 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   }
 
   std::unique_ptr<store::Store> store = OpenStore(ctx);
+  store::GcLock gc_lock = LockStoreShared(*store);
   std::unique_ptr<ProgressRenderer> progress = MakeProgressRenderer(f.quiet ? "quiet" : f.progress);
   runner::InterruptScope interrupts;
   std::string dockerfile_text;
@@ -152,6 +158,12 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     for (const std::string& t : o.tags)
       std::fprintf(stderr, "naming to %s\n", registry::CanonicalRefName(t).c_str());
   }
+  // Pushed before the image ID is printed, so that a script reading the
+  // ID knows the image is in the registry; push output goes to stderr to
+  // keep stdout for the ID.
+  if (f.push) {
+    for (const std::string& t : o.tags) PushImage(*store, t, f.insecure, f.quiet, stderr);
+  }
   std::printf("%s\n", result.image_id.str().c_str());
   if (!f.iidfile.empty()) {
     std::ofstream out(f.iidfile, std::ios::trunc);
@@ -172,7 +184,9 @@ void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--label", f->labels, "Image label K=V; repeatable");
   cmd->add_option("--target", f->target, "Stage to build");
   cmd->add_flag("--no-cache", f->no_cache, "Do not use the build cache");
-  cmd->add_flag("--pull", f->pull, "Resolve the base images again");
+  cmd->add_flag("--pull", f->pull, "Pull the base images again");
+  cmd->add_flag("--push", f->push, "Push every -t name to its registry after the build");
+  cmd->add_option("--insecure-registry", f->insecure, "Allow plain HTTP or unverified TLS for this registry");
   cmd->add_option("--network", f->network, "Network for RUN: host (default) or none");
   cmd->add_option("--progress", f->progress, "auto, tty, plain, quiet or json");
   cmd->add_option("--iidfile", f->iidfile, "Write the image ID to this file");

@@ -5,8 +5,11 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <cstdio>
 #include <string>
+#include <vector>
 
+#include "registry/session.h"
 #include "store/store.h"
 
 namespace bld::cli {
@@ -22,8 +25,30 @@ void RunCommand(CommandContext& ctx, const std::function<int()>& body);
 // Opens the store at --root, $BLD_ROOT or /var/lib/bld.
 std::unique_ptr<store::Store> OpenStore(const CommandContext& ctx);
 
+// Registry options from --insecure-registry, with bld's User-Agent.
+registry::RegistryOptions RegistryOptionsFrom(const std::vector<std::string>& insecure);
+
+// Pushes the image `name` names, reporting on `out` as `docker push` does
+// (only the name when `quiet`).
+void PushImage(store::Store& store, const std::string& name, const std::vector<std::string>& insecure, bool quiet,
+               FILE* out);
+
 void AddVersionCommand(CLI::App& app, CommandContext& ctx);
 void AddParseCommand(CLI::App& app, CommandContext& ctx);
 void AddBuildCommand(CLI::App& app, CommandContext& ctx);
+void AddLoginCommand(CLI::App& app, CommandContext& ctx);
+void AddLogoutCommand(CLI::App& app, CommandContext& ctx);
+void AddPullCommand(CLI::App& app, CommandContext& ctx);
+void AddPushCommand(CLI::App& app, CommandContext& ctx);
+void AddImagesCommand(CLI::App& app, CommandContext& ctx);
+void AddTagCommand(CLI::App& app, CommandContext& ctx);
+void AddRmiCommand(CLI::App& app, CommandContext& ctx);
+void AddInspectCommand(CLI::App& app, CommandContext& ctx);
+void AddHistoryCommand(CLI::App& app, CommandContext& ctx);
+void AddImportCommand(CLI::App& app, CommandContext& ctx);
+void AddSaveCommand(CLI::App& app, CommandContext& ctx);
+void AddLoadCommand(CLI::App& app, CommandContext& ctx);
+void AddPruneCommand(CLI::App& app, CommandContext& ctx);
+void AddCheckCommand(CLI::App& app, CommandContext& ctx);
 
 }  // namespace bld::cli

@@ -16,6 +16,20 @@ int main(int argc, char** argv) {
   bld::cli::AddVersionCommand(app, ctx);
   bld::cli::AddParseCommand(app, ctx);
   bld::cli::AddBuildCommand(app, ctx);
+  bld::cli::AddLoginCommand(app, ctx);
+  bld::cli::AddLogoutCommand(app, ctx);
+  bld::cli::AddPullCommand(app, ctx);
+  bld::cli::AddPushCommand(app, ctx);
+  bld::cli::AddImagesCommand(app, ctx);
+  bld::cli::AddTagCommand(app, ctx);
+  bld::cli::AddRmiCommand(app, ctx);
+  bld::cli::AddInspectCommand(app, ctx);
+  bld::cli::AddHistoryCommand(app, ctx);
+  bld::cli::AddImportCommand(app, ctx);
+  bld::cli::AddSaveCommand(app, ctx);
+  bld::cli::AddLoadCommand(app, ctx);
+  bld::cli::AddPruneCommand(app, ctx);
+  bld::cli::AddCheckCommand(app, ctx);
 
   try {
     app.parse(argc, argv);

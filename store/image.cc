@@ -28,10 +28,16 @@ Platform HostPlatform() {
   p.variant = "v7";
 #elif defined(__i386__)
   p.architecture = "386";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  p.architecture = "ppc64le";
+#elif defined(__s390x__)
+  p.architecture = "s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+  p.architecture = "riscv64";
 #else
-  utsname u;
-  uname(&u);
-  p.architecture = u.machine;
+  // Any other port: what the kernel calls the machine.
+  utsname u{};
+  if (::uname(&u) == 0) p.architecture = u.machine;
 #endif
   return p;
 }
@@ -124,7 +130,7 @@ std::string FormatTimestamp(std::chrono::system_clock::time_point time) {
   return out + "Z";
 }
 
-std::optional<int64_t> ParseTimestamp(std::string_view text) {
+std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM); 't' and 'z' as RFC 3339 allows.
   size_t pos = 0;
   auto number = [&](size_t digits, int& out) {
@@ -150,10 +156,19 @@ std::optional<int64_t> ParseTimestamp(std::string_view text) {
       !number(2, second))
     return std::nullopt;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  int64_t nanos = 0;
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
     size_t start = pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+    int64_t scale = kNanosPerSecond;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      // Digits past the ninth are below what a time_point holds.
+      if (scale > 1) {
+        scale /= 10;
+        nanos += (text[pos] - '0') * scale;
+      }
+      ++pos;
+    }
     if (pos == start) return std::nullopt;
   }
   int offset_seconds = 0;
@@ -174,7 +189,9 @@ std::optional<int64_t> ParseTimestamp(std::string_view text) {
   t.tm_hour = hour;
   t.tm_min = minute;
   t.tm_sec = second;
-  return static_cast<int64_t>(timegm(&t)) - offset_seconds;
+  auto seconds = std::chrono::seconds(static_cast<int64_t>(timegm(&t)) - offset_seconds);
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(seconds + std::chrono::nanoseconds(nanos)));
 }
 
 LayerInfo StoreLayer(Store& store, const std::function<LayerInfo(const ByteSink&)>& write) {

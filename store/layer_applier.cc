@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "store/error.h"
+#include "store/quote.h"
 
 namespace bld::store {
 
@@ -33,8 +34,6 @@ constexpr size_t kReadBlockSize = 128 * 1024;
 // clear message instead of ENAMETOOLONG from some syscall.
 constexpr size_t kMaxPathLength = PATH_MAX;
 constexpr size_t kMaxNameLength = NAME_MAX;
-// Names quoted in messages are cut here: a hostile name can be 4 KiB.
-constexpr size_t kMaxQuotedLength = 200;
 // openat2 with RESOLVE_IN_ROOT fails with EAGAIN when a rename races with the
 // lookup; nothing else renames inside the target, so a few retries suffice.
 constexpr int kOpenat2Retries = 8;
@@ -109,25 +108,6 @@ struct ArchiveReadDeleter {
   void operator()(archive* a) const { archive_read_free(a); }
 };
 
-// A name for a message: quoted, control bytes escaped, cut when long.
-std::string Quote(std::string_view name) {
-  std::string out = "\"";
-  for (size_t i = 0; i < name.size() && i < kMaxQuotedLength; ++i) {
-    unsigned char c = static_cast<unsigned char>(name[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char hex[5];
-      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (name.size() > kMaxQuotedLength) out += "...";
-  return out + "\"";
-}
 
 std::string JoinPath(const std::string& dir, std::string_view name) {
   return dir.empty() ? std::string(name) : dir + "/" + std::string(name);
@@ -186,7 +166,7 @@ class Warnings {
     std::vector<std::string> lines;
     for (const auto& [reason, seen] : seen_)
       lines.push_back(reason + " (" + std::to_string(seen.count) + (seen.count == 1 ? " entry: " : " entries, first ") +
-                      Quote(seen.first) + ")");
+                      QuoteName(seen.first) + ")");
     return lines;
   }
 
@@ -300,7 +280,7 @@ class Applier {
   [[noreturn]] static void ArchiveFailure(archive* a, const std::string& last) {
     const char* detail = archive_error_string(a);
     throw Error("applying layer: not a valid tar archive" +
-                (last.empty() ? std::string(" at its start") : " after the entry " + Quote(last)) + ": " +
+                (last.empty() ? std::string(" at its start") : " after the entry " + QuoteName(last)) + ": " +
                 (detail ? detail : "unknown libarchive error"));
   }
 
@@ -312,7 +292,7 @@ class Applier {
   }
 
   void ApplyEntry(archive* a, archive_entry* entry, LayerStream& stream, const std::string& name) {
-    const std::string what = "layer entry " + Quote(name);
+    const std::string what = "layer entry " + QuoteName(name);
     std::optional<std::string> clean = CleanLayerPath(name, what);
     if (!clean) throw Error(what + " escapes the target directory");
     const std::string& path = *clean;
@@ -371,7 +351,7 @@ class Applier {
   UniqueFd OpenDirectory(const std::string& dir, bool create, const std::string& what) {
     UniqueFd fd(OpenInRoot(dir, O_PATH | O_DIRECTORY));
     if (fd) return fd;
-    if (errno != ENOENT) throw SysError(what + ": cannot open its directory " + Quote(dir));
+    if (errno != ENOENT) throw SysError(what + ": cannot open its directory " + QuoteName(dir));
     if (!create) return fd;
     // Make the missing directories one by one, each inside the previous one
     // as resolved in the target, so a symlink met on the way stays inside.
@@ -386,11 +366,11 @@ class Applier {
       UniqueFd next(OpenInRoot(prefix, O_PATH | O_DIRECTORY));
       if (!next && errno == ENOENT) {
         if (mkdirat(current.get(), part.c_str(), kImplicitDirMode) != 0 && errno != EEXIST)
-          throw SysError(what + ": cannot create its parent directory " + Quote(prefix));
+          throw SysError(what + ": cannot create its parent directory " + QuoteName(prefix));
         next = UniqueFd(OpenInRoot(prefix, O_PATH | O_DIRECTORY));
         if (next) MarkWritten(next.get());
       }
-      if (!next) throw SysError(what + ": cannot open its parent directory " + Quote(prefix));
+      if (!next) throw SysError(what + ": cannot open its parent directory " + QuoteName(prefix));
       current = std::move(next);
     }
     return current;
@@ -402,19 +382,19 @@ class Applier {
   // Never follows a symlink: a symlink is removed, not what it points to.
   void RemoveTree(int dirfd, const std::string& name, const std::string& what) {
     if (unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) return;
-    if (errno != EISDIR) throw SysError(what + ": cannot remove " + Quote(name));
+    if (errno != EISDIR) throw SysError(what + ": cannot remove " + QuoteName(name));
     UniqueFd sub(openat(dirfd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub) throw SysError(what + ": cannot open " + Quote(name) + " to empty it");
+    if (!sub) throw SysError(what + ": cannot open " + QuoteName(name) + " to empty it");
     for (const std::string& child : ListDirectory(sub.get(), ".", what)) RemoveTree(sub.get(), child, what);
     if (unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
-      throw SysError(what + ": cannot remove the directory " + Quote(name));
+      throw SysError(what + ": cannot remove the directory " + QuoteName(name));
   }
 
   static std::vector<std::string> ListDirectory(int dirfd, const std::string& name, const std::string& what) {
     UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd) throw SysError(what + ": cannot open the directory " + Quote(name));
+    if (!fd) throw SysError(what + ": cannot open the directory " + QuoteName(name));
     std::unique_ptr<DIR, DirCloser> dir(fdopendir(fd.get()));
-    if (!dir) throw SysError(what + ": cannot list the directory " + Quote(name));
+    if (!dir) throw SysError(what + ": cannot list the directory " + QuoteName(name));
     fd.release();
     std::vector<std::string> names;
     errno = 0;
@@ -423,7 +403,7 @@ class Applier {
       if (n != "." && n != "..") names.emplace_back(n);
       errno = 0;
     }
-    if (errno != 0) throw SysError(what + ": cannot list the directory " + Quote(name));
+    if (errno != 0) throw SysError(what + ": cannot list the directory " + QuoteName(name));
     return names;
   }
 
@@ -445,7 +425,7 @@ class Applier {
 
   void Whiteout(const std::string& dir, const std::string& victim, const std::string& what) {
     if (victim.empty() || victim == "." || victim == "..")
-      throw Error(what + " is a whiteout for " + Quote(victim) + ", which is not a name that can be deleted");
+      throw Error(what + " is a whiteout for " + QuoteName(victim) + ", which is not a name that can be deleted");
     if (options_.mode == ApplyMode::kPlain) {
       UniqueFd parent = OpenDirectory(dir, false, what);
       if (parent) RemoveTree(parent.get(), victim, what);
@@ -481,13 +461,13 @@ class Applier {
       struct stat st;
       if (fstatat(dirfd, child.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;
-        throw SysError(what + ": cannot inspect " + Quote(child));
+        throw SysError(what + ": cannot inspect " + QuoteName(child));
       }
       if (!written_.contains({st.st_dev, st.st_ino})) {
         RemoveTree(dirfd, child, what);
       } else if (S_ISDIR(st.st_mode)) {
         UniqueFd sub(openat(dirfd, child.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!sub) throw SysError(what + ": cannot open " + Quote(child));
+        if (!sub) throw SysError(what + ": cannot open " + QuoteName(child));
         RemoveUnwritten(sub.get(), what);
       }
     }
@@ -607,19 +587,19 @@ class Applier {
 
   void ApplyHardLink(const char* linkname, const Slot& slot, const std::string& path, const std::string& what) {
     std::optional<std::string> link = CleanLayerPath(linkname, what + " (its link target)");
-    if (!link) throw Error(what + " is a hard link to " + Quote(linkname) + ", outside the target directory");
+    if (!link) throw Error(what + " is a hard link to " + QuoteName(linkname) + ", outside the target directory");
     if (link->empty()) throw Error(what + " is a hard link to the target directory itself");
     if (*link == path) return;  // a link to itself: already there
     auto [link_dir, link_base] = SplitPath(*link);
     UniqueFd source_dir = OpenDirectory(link_dir, false, what);
     struct stat st;
     if (!source_dir || fstatat(source_dir.get(), link_base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-      throw Error(what + " is a hard link to " + Quote(linkname) + ", which is not in the layer or below it");
-    if (S_ISDIR(st.st_mode)) throw Error(what + " is a hard link to the directory " + Quote(linkname));
+      throw Error(what + " is a hard link to " + QuoteName(linkname) + ", which is not in the layer or below it");
+    if (S_ISDIR(st.st_mode)) throw Error(what + " is a hard link to the directory " + QuoteName(linkname));
     ClearSlot(slot, false, what);
     // Flags 0: a link to a symlink links the symlink, never its target.
     if (linkat(source_dir.get(), link_base.c_str(), slot.dir.get(), slot.name.c_str(), 0) != 0)
-      throw SysError(what + ": cannot create the hard link to " + Quote(linkname));
+      throw SysError(what + ": cannot create the hard link to " + QuoteName(linkname));
     MarkWritten(slot);
   }
 
@@ -687,7 +667,7 @@ class Applier {
       UniqueFd fd(OpenInRoot(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
       struct stat st;
       if (!fd || fstat(fd.get(), &st) != 0 || st.st_dev != deferred.dev || st.st_ino != deferred.ino) continue;
-      const std::string what = "layer entry " + Quote(path.empty() ? "." : path);
+      const std::string what = "layer entry " + QuoteName(path.empty() ? "." : path);
       if (fchmod(fd.get(), deferred.mode & kPermissionBits) != 0) throw SysError(what + ": cannot set the mode");
       if (futimens(fd.get(), deferred.times) != 0) throw SysError(what + ": cannot set the times");
     }

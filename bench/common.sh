@@ -1,0 +1,39 @@
+# Shared helpers for the benchmark scripts (sourced, not run).
+
+# A busybox root filesystem tar from Debian's busybox-static, the base image
+# every benchmark builds on: make_busybox_tar OUT.tar
+make_busybox_tar() { "$(dirname "${BASH_SOURCE[0]}")/../scripts/busybox-rootfs.sh" "$1"; }
+
+# Milliseconds since the epoch.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# median of the numbers given as arguments
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# times_ms N CMD...: runs CMD N times, prints each duration in ms
+times_ms() {
+  local n=$1; shift
+  local i s
+  for i in $(seq 1 "$n"); do s=$(now_ms); "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }; echo $(( $(now_ms) - s )); done
+}
+
+# Private storage and config for buildah/podman (see ../shared/PEERS.md).
+setup_containers_env() {
+  local dir=$1
+  mkdir -p "$dir/run" "$dir/graph"
+  cat > "$dir/storage.conf" <<CONF
+[storage]
+driver = "overlay"
+runroot = "$dir/run"
+graphroot = "$dir/graph"
+CONF
+  cat > "$dir/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+  export CONTAINERS_STORAGE_CONF=$dir/storage.conf CONTAINERS_CONF=$dir/containers.conf
+}

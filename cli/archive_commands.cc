@@ -1,0 +1,301 @@
+// `bld import`, `bld save` and `bld load`: images in and out of the store as
+// tarballs, with docker's arguments and output.
+//
+//   $ bld import rootfs.tar.gz base:v1          $ bld save -o app.tar app
+//   sha256:3c5b1e0f...                          $ bld load -i app.tar
+//                                               Loaded image: app:latest
+//
+// Archives stream: nothing is read whole into memory, and `bld save` to a
+// file writes a temporary file beside it, renamed into place only when the
+// archive is complete, so a killed save never leaves a truncated archive
+// under the name asked for.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/store_lock.h"
+#include "registry/image_lookup.h"
+#include "registry/reference.h"
+#include "store/error.h"
+#include "store/image.h"
+#include "store/image_archive.h"
+#include "store/image_import.h"
+
+namespace bld::cli {
+
+namespace {
+
+// The file (or stdin, for "-") an archive is read from.
+class Input {
+ public:
+  explicit Input(const std::string& path) : path_(path) {
+    if (path == "-") {
+      if (isatty(STDIN_FILENO))
+        throw Error("refusing to read an archive from a terminal: name a file, or pipe or redirect one in");
+      fd_ = STDIN_FILENO;
+      return;
+    }
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw SysError("cannot open " + path);
+    owned_ = true;
+  }
+  ~Input() {
+    if (owned_) ::close(fd_);
+  }
+  Input(const Input&) = delete;
+  Input& operator=(const Input&) = delete;
+
+  store::ByteSource Source() {
+    return [this](void* data, size_t size) -> size_t {
+      while (true) {
+        ssize_t n = ::read(fd_, data, size);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno != EINTR) throw SysError("cannot read " + (path_ == "-" ? std::string("stdin") : path_));
+      }
+    };
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool owned_ = false;
+};
+
+void WriteAll(int fd, const void* data, size_t size, const std::string& what) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw SysError("cannot write " + what);
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+// A file written under a temporary name beside its final one, renamed into
+// place by Commit; removed if destroyed before.
+class OutputFile {
+ public:
+  explicit OutputFile(const std::string& path) : path_(path) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    temp_ = dir + "/." + base + ".tmp-XXXXXX";
+    fd_ = ::mkostemp(temp_.data(), O_CLOEXEC);
+    if (fd_ < 0) throw SysError("cannot create a file in " + dir + " for " + path);
+    // mkostemp makes the file 0600; the archive gets the mode any new file
+    // would get (0666 less the umask), as docker save -o gives it.
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    if (::fchmod(fd_, 0666 & ~mask) != 0) {
+      int err = errno;
+      ::close(fd_);
+      ::unlink(temp_.c_str());
+      throw SysError("cannot set the mode of " + temp_, err);
+    }
+  }
+  ~OutputFile() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      ::unlink(temp_.c_str());
+    }
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  void Write(const void* data, size_t size) { WriteAll(fd_, data, size, path_); }
+
+  void Commit() {
+    if (::fsync(fd_) != 0) throw SysError("cannot flush " + path_ + " to disk");
+    if (::close(std::exchange(fd_, -1)) != 0) {
+      ::unlink(temp_.c_str());
+      throw SysError("cannot write " + path_);
+    }
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+      int err = errno;
+      ::unlink(temp_.c_str());
+      throw SysError("cannot move the archive into place at " + path_, err);
+    }
+  }
+
+ private:
+  std::string path_;
+  std::string temp_;
+  int fd_ = -1;
+};
+
+// A name for a new ref: canonical, and with a tag, not a digest.
+std::string NewRefName(const std::string& name) {
+  if (!registry::Reference::ParseNormalizedNamed(name).digest().empty())
+    throw Error("refusing to create a tag with a digest reference: " + name);
+  return registry::CanonicalRefName(name);
+}
+
+// Points `names` (canonical; none: the <none> ref) at `descriptor`.
+void NameImage(store::Store& store, const std::vector<std::string>& names, const store::Descriptor& descriptor) {
+  if (names.empty()) {
+    store.PutRef(store::UntaggedRefName(descriptor.digest), descriptor);
+    return;
+  }
+  for (const std::string& name : names) store.PutRef(name, descriptor);
+  std::string untagged = store::UntaggedRefName(descriptor.digest);
+  if (store.GetRef(untagged)) store.DeleteRef(untagged);
+}
+
+// ---------------------------------------------------------------------------
+
+struct ImportArgs {
+  std::string file;
+  std::string name;
+  std::string message;
+};
+
+int RunImport(const CommandContext& ctx, const ImportArgs& a) {
+  std::vector<std::string> names;
+  if (!a.name.empty()) names.push_back(NewRefName(a.name));
+  Input input(a.file);
+  auto store = OpenStore(ctx);
+  store::GcLock lock = LockStoreShared(*store);
+  store::ImportOptions options;
+  options.source = a.file;
+  options.message = a.message;
+  store::ImportResult result = store::ImportRootfs(*store, input.Source(), options);
+  NameImage(*store, names, result.manifest);
+  std::printf("%s\n", result.image_id.str().c_str());
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+
+struct SaveArgs {
+  std::string output;
+  std::string format = "docker";
+  std::vector<std::string> names;
+};
+
+store::ArchiveName NameOf(const std::string& ref) { return {ref, registry::FamiliarRefName(ref)}; }
+
+// What one argument of `bld save` asks for, as docker reads it: a
+// repository without tag or digest means all of its tags; then a name; then
+// an image ID (saved without names).
+std::vector<store::SaveRequest> Resolve(const store::Store& store, const std::string& arg) {
+  std::optional<registry::Reference> named;
+  try {
+    named = registry::Reference::ParseNormalizedNamed(arg);
+  } catch (const Error&) {
+    // Not a name; perhaps an image ID.
+  }
+  if (named && named->tag().empty() && named->digest().empty()) {
+    std::vector<store::SaveRequest> all;
+    for (const auto& [ref, descriptor] : store.ListRefs()) {
+      if (store::IsUntaggedRefName(ref) || registry::Reference::ParseNormalizedNamed(ref).name() != named->name())
+        continue;
+      all.push_back({descriptor, {NameOf(ref)}});
+    }
+    if (!all.empty()) return all;
+  }
+  if (named) {
+    std::string ref = registry::CanonicalRefName(arg);
+    if (std::optional<store::Descriptor> d = store.GetRef(ref)) return {{*d, {NameOf(ref)}}};
+  }
+  std::optional<store::Descriptor> d = registry::FindLocalImage(store, arg);
+  if (!d) throw Error("No such image: " + arg);
+  return {{*d, {}}};
+}
+
+int RunSave(const CommandContext& ctx, const SaveArgs& a) {
+  store::ArchiveFormat format;
+  if (a.format == "docker" || a.format == "docker-archive") {
+    format = store::ArchiveFormat::kDocker;
+  } else if (a.format == "oci" || a.format == "oci-archive") {
+    format = store::ArchiveFormat::kOci;
+  } else {
+    throw Error("--format " + a.format + ": use docker or oci");
+  }
+  if (a.output.empty() && isatty(STDOUT_FILENO))
+    throw Error("refusing to write an archive to a terminal: use -o FILE or redirect the output");
+  auto store = OpenStore(ctx);
+  // Shared: no prune may remove a blob of these images while they are read.
+  store::GcLock lock = LockStoreShared(*store);
+  std::vector<store::SaveRequest> requests;
+  for (const std::string& name : a.names) {
+    std::vector<store::SaveRequest> found = Resolve(*store, name);
+    requests.insert(requests.end(), found.begin(), found.end());
+  }
+  if (a.output.empty()) {
+    store::SaveImages(*store, requests, format,
+                      [](const void* data, size_t size) { WriteAll(STDOUT_FILENO, data, size, "stdout"); });
+  } else {
+    OutputFile out(a.output);
+    store::SaveImages(*store, requests, format, [&out](const void* data, size_t size) { out.Write(data, size); });
+    out.Commit();
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+
+int RunLoad(const CommandContext& ctx, const std::string& file) {
+  Input input(file.empty() ? "-" : file);
+  auto store = OpenStore(ctx);
+  store::GcLock lock = LockStoreShared(*store);
+  store::LoadResult result = store::LoadImages(*store, input.Source());
+  // Every name is checked before the first ref is written.
+  std::vector<std::vector<std::string>> names;
+  for (const store::LoadedImage& image : result.images) {
+    names.emplace_back();
+    for (const std::string& name : image.names) {
+      try {
+        names.back().push_back(NewRefName(name));
+      } catch (const Error& e) {
+        throw Error("the archive names an image \"" + name + "\": " + e.what());
+      }
+    }
+  }
+  for (size_t i = 0; i < result.images.size(); ++i) {
+    NameImage(*store, names[i], result.images[i].descriptor);
+    if (names[i].empty()) std::printf("Loaded image ID: %s\n", result.images[i].image_id.str().c_str());
+    for (const std::string& name : names[i]) std::printf("Loaded image: %s\n", registry::FamiliarRefName(name).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddImportCommand(CLI::App& app, CommandContext& ctx) {
+  auto a = std::make_shared<ImportArgs>();
+  auto* cmd = app.add_subcommand("import", "Import a root filesystem tarball as a one-layer image");
+  cmd->add_option("-m,--message", a->message, "Comment for the image's history");
+  cmd->add_option("file", a->file, "Tarball (tar, tar.gz, tar.zst, ...), or - for stdin")->required();
+  cmd->add_option("name", a->name, "REPOSITORY[:TAG] for the image");
+  cmd->callback([&ctx, a] { RunCommand(ctx, [&ctx, a] { return RunImport(ctx, *a); }); });
+}
+
+void AddSaveCommand(CLI::App& app, CommandContext& ctx) {
+  auto a = std::make_shared<SaveArgs>();
+  auto* cmd = app.add_subcommand("save", "Save images to a tar archive (stdout by default)");
+  cmd->add_option("-o,--output", a->output, "Write to a file instead of stdout");
+  cmd->add_option("--format", a->format, "docker (docker-archive, the default) or oci (OCI image layout)");
+  cmd->add_option("images", a->names, "Image names or IDs")->required();
+  cmd->callback([&ctx, a] { RunCommand(ctx, [&ctx, a] { return RunSave(ctx, *a); }); });
+}
+
+void AddLoadCommand(CLI::App& app, CommandContext& ctx) {
+  auto file = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("load", "Load images from a docker-archive or OCI layout tarball (stdin by default)");
+  cmd->add_option("-i,--input", *file, "Read from a file instead of stdin");
+  cmd->callback([&ctx, file] { RunCommand(ctx, [&ctx, file] { return RunLoad(ctx, *file); }); });
+}
+
+}  // namespace bld::cli

@@ -1,0 +1,331 @@
+#include "registry/puller.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "registry/blob_sources.h"
+#include "registry/diff_id_hasher.h"
+#include "registry/parallel.h"
+#include "store/compression.h"
+#include "store/error.h"
+
+namespace bld::registry {
+
+const char* const kManifestAcceptHeader =
+    "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+
+namespace {
+
+using store::Descriptor;
+using store::Digest;
+
+// Times one layer download is resumed after its connection dropped midway,
+// beyond the retries of requests that received nothing.
+constexpr int kMaxResumes = 5;
+// Reading a stored layer to learn its diffID.
+constexpr size_t kReadBufferSize = 256 * 1024;
+// Downloaded bytes are written and hashed in batches of this size.
+constexpr size_t kWriteBatch = 1 << 20;
+
+bool IsSchema1(std::string_view media_type) {
+  return media_type == store::media_type::kDockerManifestSchema1Signed ||
+         media_type == "application/vnd.docker.distribution.manifest.v1+json";
+}
+
+// A manifest's media type: the Content-Type when it names a manifest type;
+// else the document's mediaType (umoci and podman write manifests without
+// one, and some registries answer application/json); else its shape.
+std::string ManifestMediaType(const HttpResponse& response) {
+  std::string content_type = response.Header("content-type").value_or("");
+  content_type = content_type.substr(0, content_type.find(';'));
+  while (!content_type.empty() && content_type.back() == ' ') content_type.pop_back();
+  if (store::IsManifestMediaType(content_type) || store::IsIndexMediaType(content_type) || IsSchema1(content_type))
+    return content_type;
+  nlohmann::json doc = nlohmann::json::parse(response.body, nullptr, false);
+  if (!doc.is_object()) return content_type;
+  if (auto it = doc.find("mediaType"); it != doc.end() && it->is_string() && !it->get<std::string>().empty())
+    return it->get<std::string>();
+  if (doc.contains("manifests")) return std::string(store::media_type::kOciIndex);
+  if (doc.contains("config")) return std::string(store::media_type::kOciManifest);
+  return content_type;
+}
+
+struct FetchedManifest {
+  std::string body;
+  std::string media_type;
+  Digest digest;
+};
+
+class Puller {
+ public:
+  Puller(store::Store& store, const Reference& reference, const PullOptions& options, const TransferEvents& events)
+      : store_(store),
+        reference_(reference),
+        options_(options),
+        events_(events),
+        session_(options.registry, reference.domain()),
+        repository_(reference.path()),
+        scopes_{RepositoryScope(repository_, "pull")} {}
+
+  Descriptor Run();
+
+ private:
+  FetchedManifest FetchManifest(const std::string& tag_or_digest, const std::optional<Digest>& expected);
+  std::string FetchConfig(const Descriptor& config);
+  void FetchLayers(const std::vector<Descriptor>& layers, const std::vector<Digest>& diff_ids);
+  void FetchLayer(const Descriptor& layer, const Digest& diff_id);
+  Digest DiffIdOfStoredBlob(const Digest& blob) const;
+  void Emit(TransferEvent event);
+
+  std::string BlobUrl(const Digest& digest) { return session_.Url("/v2/" + repository_ + "/blobs/" + digest.str()); }
+  std::string Action() const { return "pull " + reference_.String(); }
+  std::string Source() const { return session_.registry() + "/" + repository_; }
+
+  store::Store& store_;
+  const Reference& reference_;
+  const PullOptions& options_;
+  const TransferEvents& events_;
+  Session session_;
+  std::string repository_;
+  std::vector<std::string> scopes_;
+  std::mutex events_mutex_;
+  std::atomic<bool> cancel_{false};
+};
+
+void Puller::Emit(TransferEvent event) {
+  if (!events_) return;
+  std::lock_guard lock(events_mutex_);
+  events_(event);
+}
+
+Descriptor Puller::Run() {
+  std::optional<Digest> pinned;
+  if (!reference_.digest().empty()) pinned = Digest::Parse(reference_.digest());
+  std::string wanted = pinned ? pinned->str() : (reference_.tag().empty() ? "latest" : reference_.tag());
+  FetchedManifest top = FetchManifest(wanted, pinned);
+  Emit({TransferEvent::Kind::kResolved, top.digest, 0, 0, top.media_type});
+
+  FetchedManifest image = top;
+  if (store::IsIndexMediaType(top.media_type)) {
+    store::ImageIndex index = store::ParseImageIndex(top.body, top.digest);
+    std::optional<Descriptor> chosen = SelectManifest(index, options_.platform);
+    if (!chosen) {
+      std::string available;
+      for (const Descriptor& d : index.manifests)
+        if (d.platform) available += (available.empty() ? "" : ", ") + FormatPlatform(*d.platform);
+      throw Error(Action() + ": no image for " + FormatPlatform(options_.platform) + " in the index " +
+                  top.digest.str() + " (it has: " + (available.empty() ? "none" : available) + ")");
+    }
+    image = FetchManifest(chosen->digest.str(), chosen->digest);
+  }
+  if (!store::IsManifestMediaType(image.media_type))
+    throw Error(Action() + ": " + image.digest.str() + " has media type \"" + image.media_type +
+                "\", which is not an image manifest bld can use");
+
+  store::ImageManifest manifest = store::ParseImageManifest(image.body, image.digest);
+  std::string config_json = FetchConfig(manifest.config);
+  store::ImageConfig config = store::ParseImageConfig(config_json, manifest.config.digest);
+  if (config.rootfs.diff_ids.size() != manifest.layers.size())
+    throw Error(Action() + ": the manifest " + image.digest.str() + " lists " + std::to_string(manifest.layers.size()) +
+                " layers but its config " + manifest.config.digest.str() + " lists " +
+                std::to_string(config.rootfs.diff_ids.size()) + " diffIDs");
+  FetchLayers(manifest.layers, config.rootfs.diff_ids);
+
+  store_.blobs().Put(image.body, image.digest);
+  Descriptor result;
+  result.media_type = image.media_type;
+  result.digest = image.digest;
+  result.size = static_cast<int64_t>(image.body.size());
+  store_.RecordBlob(result);
+  store_.RecordBlob(manifest.config);
+  std::vector<Digest> digests = {image.digest, manifest.config.digest};
+  for (const Descriptor& layer : manifest.layers) digests.push_back(layer.digest);
+  RecordBlobSources(store_, digests, {session_.host(), repository_});
+  store_.PutRef(reference_.String(), result);
+  return result;
+}
+
+FetchedManifest Puller::FetchManifest(const std::string& tag_or_digest, const std::optional<Digest>& expected) {
+  HttpRequest request;
+  request.url = session_.Url("/v2/" + repository_ + "/manifests/" + tag_or_digest);
+  request.headers.push_back(kManifestAcceptHeader);
+  request.max_body_size = store::kMaxManifestSize;
+  request.cancel = &cancel_;
+  HttpResponse response = session_.Send(request, scopes_);
+  if (!response.ok()) throw session_.Fail(Action() + ": manifest " + tag_or_digest, repository_, response);
+
+  FetchedManifest m;
+  m.digest = store::Sha256::Of(response.body);
+  if (expected && m.digest != *expected)
+    throw Error(Action() + ": the manifest " + Source() + "@" + expected->str() + " the registry sent has digest " +
+                m.digest.str() + "; refusing it");
+  if (std::optional<std::string> said = response.Header("docker-content-digest");
+      said && Digest::Valid(*said) && *said != m.digest.str())
+    throw Error(Action() + ": the registry said the manifest " + tag_or_digest + " is " + *said +
+                " but sent content with digest " + m.digest.str() + "; refusing it");
+  m.media_type = ManifestMediaType(response);
+  if (IsSchema1(m.media_type))
+    throw Error(Action() + ": " + tag_or_digest + " is a Docker schema 1 manifest, which docker no longer supports "
+                "either; push the image again with a current client");
+  m.body = std::move(response.body);
+  return m;
+}
+
+std::string Puller::FetchConfig(const Descriptor& config) {
+  if (store_.blobs().Exists(config.digest)) return store_.blobs().ReadAll(config.digest, store::kMaxConfigSize);
+  if (config.size < 0 || static_cast<uint64_t>(config.size) > store::kMaxConfigSize)
+    throw Error(Action() + ": the image config " + config.digest.str() + " is " + std::to_string(config.size) +
+                " bytes, over the limit of " + std::to_string(store::kMaxConfigSize));
+  HttpRequest request;
+  request.url = BlobUrl(config.digest);
+  request.max_body_size = store::kMaxConfigSize;
+  request.cancel = &cancel_;
+  HttpResponse response = session_.Send(request, scopes_);
+  if (!response.ok()) throw session_.Fail(Action() + ": image config " + config.digest.str(), repository_, response);
+  try {
+    store_.blobs().Put(response.body, config.digest);
+  } catch (const Error& e) {
+    throw Error(Action() + ": the image config " + config.digest.str() + " from " + Source() + ": " + e.what());
+  }
+  return std::move(response.body);
+}
+
+void Puller::FetchLayers(const std::vector<Descriptor>& layers, const std::vector<Digest>& diff_ids) {
+  for (const Descriptor& layer : layers)
+    Emit({TransferEvent::Kind::kQueued, layer.digest, 0, static_cast<uint64_t>(std::max<int64_t>(layer.size, 0)), ""});
+  ParallelFor(layers.size(), options_.parallel_downloads, cancel_,
+              [&](size_t i) { FetchLayer(layers[i], diff_ids[i]); });
+}
+
+Digest Puller::DiffIdOfStoredBlob(const Digest& blob) const {
+  store::BlobReader reader = store_.blobs().Open(blob);
+  store::DecompressingReader decompressed([&reader](void* out, size_t size) { return reader.Read(out, size); });
+  store::Sha256 hash;
+  std::vector<char> buffer(kReadBufferSize);
+  while (size_t n = decompressed.Read(buffer.data(), buffer.size())) hash.Update(buffer.data(), n);
+  return hash.Finish();
+}
+
+void Puller::FetchLayer(const Descriptor& layer, const Digest& diff_id) {
+  const Digest& digest = layer.digest;
+  std::string what = Action() + ": layer " + digest.str();
+  if (store_.blobs().Exists(digest)) {
+    std::optional<Digest> known = store_.DiffIdOf(digest);
+    if (!known) {
+      known = DiffIdOfStoredBlob(digest);
+      store_.RecordDiffId(*known, digest);
+    }
+    if (*known != diff_id)
+      throw Error(what + " decompresses to " + known->str() + ", but the image config lists the diffID " +
+                  diff_id.str());
+    if (!store_.BlobRecord(digest)) store_.RecordBlob(layer);
+    Emit({TransferEvent::Kind::kExists, digest, 0, 0, ""});
+    return;
+  }
+  if (layer.size < 0) throw Error(what + " has a negative size in the manifest");
+  auto size = static_cast<uint64_t>(layer.size);
+
+  std::optional<store::BlobWriter> writer;
+  std::unique_ptr<DiffIdHasher> diff_hasher;
+  // libcurl hands the body over 16 KiB at a time; batching it costs one
+  // write(2) and one hand-over to the decompressor per kWriteBatch instead.
+  std::string batch;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    writer->Write(batch);
+    diff_hasher->Write(batch.data(), batch.size());
+    batch.clear();
+    Emit({TransferEvent::Kind::kProgress, digest, writer->size(), size, ""});
+  };
+  auto start_over = [&] {
+    writer.emplace(store_.blobs().NewWriter());
+    diff_hasher = std::make_unique<DiffIdHasher>();
+    batch.clear();
+  };
+  start_over();
+  for (int resumes = 0;;) {
+    uint64_t offset = writer->size();
+    HttpRequest request;
+    request.url = BlobUrl(digest);
+    request.cancel = &cancel_;
+    if (offset > 0) request.headers.push_back("Range: bytes=" + std::to_string(offset) + "-");
+    request.on_response = [&](const HttpResponse& head) {
+      if (offset == 0) return;
+      if (head.status != 206) {
+        start_over();  // the registry ignored the Range and sends it all
+        return;
+      }
+      std::string range = head.Header("content-range").value_or("");
+      if (!range.starts_with("bytes " + std::to_string(offset) + "-"))
+        throw Error(what + ": asked for the bytes from " + std::to_string(offset) + " on, the registry sent \"" +
+                    range + "\"");
+    };
+    request.sink = [&](const char* data, size_t n) {
+      if (writer->size() + batch.size() + n > size)
+        throw Error(what + ": the registry sent more than the " + std::to_string(size) +
+                    " bytes the manifest gives for it; refusing it");
+      batch.append(data, n);
+      if (batch.size() >= kWriteBatch) flush();
+    };
+    request.on_retry = [&](const std::string& why) { Emit({TransferEvent::Kind::kRetrying, digest, 0, 0, why}); };
+    HttpResponse response;
+    try {
+      response = session_.Send(request, scopes_);
+      flush();
+    } catch (const TransportError& e) {
+      flush();
+      // A failure before any byte came was retried by the HTTP client already.
+      if (!e.transient() || e.body_received() == 0 || ++resumes > kMaxResumes) throw Error(what + ": " + e.what());
+      Emit({TransferEvent::Kind::kRetrying, digest, 0, 0,
+            std::string(e.what()) + "; resuming at byte " + std::to_string(writer->size())});
+      std::this_thread::sleep_for(session_.http().options().retry.Delay(resumes));
+      continue;
+    }
+    if (!response.ok()) throw session_.Fail(what, repository_, response);
+    break;
+  }
+  if (writer->size() != size)
+    throw Error(what + ": the registry sent " + std::to_string(writer->size()) + " bytes, the manifest says " +
+                std::to_string(size));
+  Emit({TransferEvent::Kind::kVerifying, digest, size, size, ""});
+  std::optional<Error> diff_id_failure;
+  try {
+    Digest actual_diff_id = diff_hasher->Finish();
+    if (actual_diff_id != diff_id)
+      diff_id_failure = Error(what + " decompresses to " + actual_diff_id.str() +
+                              ", but the image config lists the diffID " + diff_id.str() + "; refusing it");
+  } catch (const Error& e) {
+    diff_id_failure = Error(what + " is not a valid layer: " + e.what());
+  }
+  // The writer hashed every byte, and Commit checks the digest before the
+  // blob becomes visible. It comes first even when the diffID is wrong: a blob
+  // that is not the one asked for explains a wrong diffID too, and is the
+  // failure to report. A blob that is right but that its config contradicts
+  // stays stored (it holds what its name says), unreferenced, for prune.
+  try {
+    writer->Commit(digest);
+  } catch (const Error& e) {
+    throw Error(what + " from " + Source() + " is not the blob asked for (" + e.what() + "); refusing it");
+  }
+  if (diff_id_failure) throw *diff_id_failure;
+  store_.RecordBlob(layer);
+  store_.RecordDiffId(diff_id, digest);
+  Emit({TransferEvent::Kind::kDone, digest, size, size, ""});
+}
+
+}  // namespace
+
+Descriptor Pull(store::Store& store, const Reference& reference, const PullOptions& options,
+                const TransferEvents& events) {
+  if (reference.domain().empty()) throw Error("pull " + reference.String() + ": the reference names no registry");
+  return Puller(store, reference, options, events).Run();
+}
+
+}  // namespace bld::registry

@@ -1,0 +1,52 @@
+// Pulling an image from a registry into the store: `bld pull`, and FROM of an
+// image the store does not have.
+//
+// The steps, each a request of the distribution v2 protocol:
+//  1. GET the manifest by tag or digest, accepting OCI and Docker manifests
+//     and indexes. A pinned digest ("name@sha256:...") must match what
+//     arrives; a tag's answer must match the registry's Docker-Content-Digest.
+//  2. For an index (or manifest list), pick the manifest for the platform
+//     (platform.h) and GET it by digest.
+//  3. GET the config and check it lists one diffID per layer.
+//  4. GET the layers, a few at once. Each streams into the store's ingest/
+//     while its sha256 and (on another thread) the sha256 of what it
+//     decompresses to are computed; a dropped connection resumes with a Range
+//     request. A layer becomes visible in the store only if its digest
+//     matches, and the pull goes on only if its diffID is the one the config
+//     lists. Layers already in the store with a known diffID are not fetched.
+//  5. Record the blobs' media types, diffIDs and source repository, then
+//     write the ref, last: a failed pull leaves no ref and no unverified blob.
+//
+// Thread safety: Pull may be called from several threads at once (each call
+// has its own connections); the store allows it.
+#pragma once
+
+#include "registry/platform.h"
+#include "registry/reference.h"
+#include "registry/session.h"
+#include "registry/transfer_events.h"
+#include "store/image.h"
+#include "store/oci.h"
+#include "store/store.h"
+
+namespace bld::registry {
+
+struct PullOptions {
+  RegistryOptions registry;
+  // The platform to pick from an index.
+  store::Platform platform = store::HostPlatform();
+  // Layers fetched at once: docker's default max-concurrent-downloads.
+  int parallel_downloads = 3;
+};
+
+// The Accept header for manifests: every manifest and index type bld reads.
+// (A registry answers 404 for an OCI manifest not listed here.)
+extern const char* const kManifestAcceptHeader;
+
+// Pulls `reference` (normalized, with a registry: Reference::ParseDockerRef)
+// and points the ref reference.String() at the image manifest it resolved
+// to, which it returns. `events` may be empty.
+store::Descriptor Pull(store::Store& store, const Reference& reference, const PullOptions& options,
+                       const TransferEvents& events = {});
+
+}  // namespace bld::registry
