@@ -1,5 +1,7 @@
 // Ctrl-C of bld during a RUN step, played by a forked child that runs the
 // step as bld would and exits as the cli does.
+#include "runner/interrupt.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,7 +13,6 @@
 #include <filesystem>
 #include <thread>
 
-#include "runner/interrupt.h"
 #include "runner_test_support.h"
 #include "support/process.h"
 
@@ -28,7 +29,8 @@ int WaitWithDeadline(pid_t pid) {
   auto end = std::chrono::steady_clock::now() + kDeadline;
   while (std::chrono::steady_clock::now() < end) {
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ::kill(pid, SIGKILL);
@@ -51,7 +53,30 @@ bool WaitForMarker(int fd, const std::string& marker) {
   return seen.find(marker) != std::string::npos;
 }
 
+// ctest runs the two interrupt tests at the same time: each sleeps with an
+// argument of its own, so that each counts only its own container.
+std::string SleepArgument(int signal) { return "98745" + std::to_string(signal); }
+
+// Kills the step's processes if the test ends early, so that nothing is left
+// holding the test's output pipe (ctest would wait for it until its timeout).
+class KillOnExit {
+ public:
+  KillOnExit(pid_t pid, std::string sleep_argument) : pid_(pid), sleep_argument_(std::move(sleep_argument)) {}
+  ~KillOnExit() {
+    if (::waitpid(pid_, nullptr, WNOHANG) == 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    for (pid_t sleeper : FindProcesses({"sleep", sleep_argument_})) ::kill(sleeper, SIGKILL);
+  }
+
+ private:
+  pid_t pid_;
+  std::string sleep_argument_;
+};
+
 void CheckInterruptLeavesNothing(int signal, int expected_exit_code) {
+  const std::string sleep_argument = SleepArgument(signal);
   RunnerFixture fixture;
   fixture.CloseStore();
   std::string mounts_before = ReadFile("/proc/self/mountinfo");
@@ -67,7 +92,7 @@ void CheckInterruptLeavesNothing(int signal, int expected_exit_code) {
       std::unique_ptr<store::Store> store = store::Store::Open(fixture.root());
       runner::StepSpec spec;
       spec.layers = {fixture.base()};
-      spec.run.argv = {"/bin/sh", "-c", "echo started; sleep 987456"};
+      spec.run.argv = {"/bin/sh", "-c", "echo started; sleep " + sleep_argument};
       runner::RunStep(*store, spec, [&](std::string_view line) {
         [[maybe_unused]] ssize_t n = ::write(marker[1], line.data(), line.size());
       });
@@ -80,13 +105,14 @@ void CheckInterruptLeavesNothing(int signal, int expected_exit_code) {
     ::_exit(code);
   }
   ::close(marker[1]);
+  KillOnExit cleanup(bld, sleep_argument);
   bool started = WaitForMarker(marker[0], "started");
   ::close(marker[0]);
   REQUIRE(started);
   auto end = std::chrono::steady_clock::now() + kDeadline;
-  while (CountProcesses({"sleep", "987456"}) == 0 && std::chrono::steady_clock::now() < end)
+  while (CountProcesses({"sleep", sleep_argument}) == 0 && std::chrono::steady_clock::now() < end)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(CountProcesses({"sleep", "987456"}) == 1);
+  REQUIRE(CountProcesses({"sleep", sleep_argument}) == 1);
   ::kill(bld, signal);
   CHECK(WaitWithDeadline(bld) == expected_exit_code);
 
@@ -94,7 +120,7 @@ void CheckInterruptLeavesNothing(int signal, int expected_exit_code) {
   CHECK(fs::is_empty(fixture.root() + "/containers"));
   for (const fs::directory_entry& entry : fs::directory_iterator(fixture.root() + "/snapshots"))
     CHECK_FALSE(entry.path().filename().string().starts_with("tmp-"));
-  CHECK(CountProcesses({"sleep", "987456"}) == 0);
+  CHECK(CountProcesses({"sleep", sleep_argument}) == 0);
 }
 
 TEST_CASE("SIGINT during a step kills the container, removes its directory and exits 130") {

@@ -22,8 +22,8 @@ runner::LayerRef ImportDirectoryLayer(store::Store& store, const std::string& di
   store::BlobWriter writer = store.blobs().NewWriter();
   store::LayerWriteOptions options;
   options.compression = store::Compression::kNone;
-  store::LayerInfo info = store::WriteLayerFromDirectory(
-      dir, options, [&](const void* data, size_t size) { writer.Write(data, size); });
+  store::LayerInfo info =
+      store::WriteLayerFromDirectory(dir, options, [&](const void* data, size_t size) { writer.Write(data, size); });
   writer.Commit(info.digest);
   store.RecordDiffId(info.diff_id, info.digest);
   return {info.diff_id, info.digest};
@@ -70,21 +70,23 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
-int CountProcesses(const std::vector<std::string>& argv) {
+std::vector<pid_t> FindProcesses(const std::vector<std::string>& argv) {
   std::string wanted;
   for (const std::string& arg : argv) wanted += arg + '\0';
-  int count = 0;
+  std::vector<pid_t> found;
   for (const fs::directory_entry& entry : fs::directory_iterator("/proc")) {
     std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     try {
-      if (ReadFile(entry.path() / "cmdline") == wanted) ++count;
+      if (ReadFile(entry.path() / "cmdline") == wanted) found.push_back(std::stoi(name));
     } catch (const std::exception&) {
       // The process exited while we looked.
     }
   }
-  return count;
+  return found;
 }
+
+int CountProcesses(const std::vector<std::string>& argv) { return static_cast<int>(FindProcesses(argv).size()); }
 
 int RunInChild(const std::function<void()>& fn) {
   pid_t pid = ::fork();

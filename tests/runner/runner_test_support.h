@@ -3,6 +3,8 @@
 // inside the layers they make.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,7 +35,8 @@ std::map<std::string, std::string> DescribeTree(const std::string& dir);
 // The lines of `text`.
 std::vector<std::string> Lines(const std::string& text);
 
-// How many processes run with exactly this command line.
+// The processes that run with exactly this command line, and how many.
+std::vector<pid_t> FindProcesses(const std::vector<std::string>& argv);
 int CountProcesses(const std::vector<std::string>& argv);
 
 // Runs `fn` in a forked child and returns its exit code (128 + signal when
