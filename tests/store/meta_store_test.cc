@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -287,4 +288,28 @@ TEST_CASE("threads read while other threads grow the map") {
   CHECK(bad_reads == 0);
   CHECK(HasRecords(meta, "w1/", 50, 4000));
   CHECK(HasRecords(meta, "w2/", 50, 4000));
+}
+
+TEST_CASE("a writer commits while a reader holds its snapshot open, and the reader keeps its view") {
+  TempDir dir;
+  MetaStore meta(dir.meta());
+  meta.Write([](WriteTxn& txn) { txn.Put(Table::kRefs, "app", "v1"); });
+  std::atomic<bool> written{false};
+  std::optional<std::string> seen_before, seen_after;
+  meta.Read([&](ReadTxn& txn) {
+    seen_before = txn.Get(Table::kRefs, "app");
+    // The write runs to its commit while this read transaction is open: if
+    // readers blocked writers, join() would never return.
+    std::thread writer([&] {
+      meta.Write([](WriteTxn& w) { w.Put(Table::kRefs, "app", "v2"); });
+      written = true;
+    });
+    writer.join();
+    seen_after = txn.Get(Table::kRefs, "app");
+    return 0;
+  });
+  CHECK(written);
+  CHECK(seen_before == "v1");
+  CHECK(seen_after == "v1");  // a reader's snapshot does not move under it
+  CHECK(Get(meta, Table::kRefs, "app") == "v2");
 }
