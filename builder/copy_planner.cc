@@ -2,7 +2,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,12 +9,15 @@
 #include <filesystem>
 
 #include "builder/config_step.h"
+#include "registry/curl_library.h"
 #include "store/digest.h"
 #include "store/error.h"
 
 namespace bld::builder {
 
 namespace {
+
+using registry::Curl;
 
 bool HasWildcard(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 bool IsUrl(const std::string& s) { return s.starts_with("http://") || s.starts_with("https://"); }
@@ -72,7 +74,7 @@ std::string EntryHash(const ContextEntry& e, const char* kind) {
 }
 
 struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { Curl().easy_cleanup(c); }
 };
 
 // Downloads `url` into an unlinked temporary file; returns its descriptor,
@@ -86,7 +88,7 @@ std::shared_ptr<runner::UniqueFd> Download(const std::string& url, const std::st
   if (fd < 0) throw SysError("ADD " + url + ": cannot create a temporary file in " + scratch_dir);
   auto file = std::make_shared<runner::UniqueFd>(fd);
   unlink(tmpl.c_str());
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  std::unique_ptr<CURL, CurlDeleter> curl(Curl().easy_init());
   struct Sink {
     int fd;
     store::Sha256 hash;
@@ -107,19 +109,19 @@ std::shared_ptr<runner::UniqueFd> Download(const std::string& url, const std::st
     }
     return len;
   };
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_FILETIME, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, write);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "bld");
-  CURLcode rc = curl_easy_perform(curl.get());
-  if (rc != CURLE_OK) throw Error("ADD " + url + ": download failed: " + curl_easy_strerror(rc));
+  Curl().easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  Curl().easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
+  Curl().easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
+  Curl().easy_setopt(curl.get(), CURLOPT_FILETIME, 1L);
+  Curl().easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, write);
+  Curl().easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
+  Curl().easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+  Curl().easy_setopt(curl.get(), CURLOPT_USERAGENT, "bld");
+  CURLcode rc = Curl().easy_perform(curl.get());
+  if (rc != CURLE_OK) throw Error("ADD " + url + ": download failed: " + Curl().easy_strerror(rc));
   if (sink.failed) throw SysError("ADD " + url + ": cannot write the download");
   long filetime = -1;
-  curl_easy_getinfo(curl.get(), CURLINFO_FILETIME, &filetime);
+  Curl().easy_getinfo(curl.get(), CURLINFO_FILETIME, &filetime);
   *mtime = filetime > 0 ? filetime : 0;
   *digest = sink.hash.Finish();
   return file;

@@ -68,6 +68,11 @@ void StatCache::Flush() {
     std::lock_guard lock(mu_);
     batch.swap(pending_);
   }
+  // Records a rebuild finds unchanged are not written again: an LMDB commit
+  // costs two fdatasyncs, more than the rest of a warm rebuild.
+  meta_.Read([&](store::ReadTxn& t) {
+    std::erase_if(batch, [&](const auto& kv) { return t.Get(store::Table::kStatCache, kv.first) == kv.second; });
+  });
   if (batch.empty()) return;
   meta_.Write([&](store::WriteTxn& t) {
     for (const auto& [k, v] : batch) t.Put(store::Table::kStatCache, k, v);

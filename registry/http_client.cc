@@ -1,7 +1,6 @@
 #include "registry/http_client.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <array>
@@ -12,6 +11,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include "registry/curl_library.h"
 
 namespace bld::registry {
 
@@ -37,20 +38,15 @@ constexpr double kRetryJitter = 0.2;
 // How often a retry wait looks at the cancel flag.
 constexpr std::chrono::milliseconds kCancelPollInterval{50};
 
-void InitCurlOnce() {
-  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (rc != CURLE_OK) throw Error(std::string("cannot initialize libcurl: ") + curl_easy_strerror(rc));
-}
-
 class HeaderList {
  public:
   HeaderList() = default;
   HeaderList(const HeaderList&) = delete;
   HeaderList& operator=(const HeaderList&) = delete;
-  ~HeaderList() { curl_slist_free_all(list_); }
+  ~HeaderList() { Curl().slist_free_all(list_); }
 
   void Append(const std::string& header) {
-    curl_slist* next = curl_slist_append(list_, header.c_str());
+    curl_slist* next = Curl().slist_append(list_, header.c_str());
     if (!next) throw Error("out of memory building HTTP headers");
     list_ = next;
   }
@@ -61,26 +57,26 @@ class HeaderList {
 };
 
 struct CurlUrlFree {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+  void operator()(CURLU* url) const { Curl().url_cleanup(url); }
 };
 using CurlUrl = std::unique_ptr<CURLU, CurlUrlFree>;
 
 struct CurlFree {
-  void operator()(char* s) const { curl_free(s); }
+  void operator()(char* s) const { Curl().free(s); }
 };
 using CurlString = std::unique_ptr<char, CurlFree>;
 
 CurlUrl ParseUrl(const std::string& url) {
-  CurlUrl u(curl_url());
+  CurlUrl u(Curl().url());
   if (!u) throw Error("out of memory parsing a URL");
-  CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0);
-  if (rc != CURLUE_OK) throw Error("invalid URL \"" + url + "\": " + curl_url_strerror(rc));
+  CURLUcode rc = Curl().url_set(u.get(), CURLUPART_URL, url.c_str(), 0);
+  if (rc != CURLUE_OK) throw Error("invalid URL \"" + url + "\": " + Curl().url_strerror(rc));
   return u;
 }
 
 std::string UrlPart(CURLU* u, CURLUPart part) {
   char* out = nullptr;
-  if (curl_url_get(u, part, &out, 0) != CURLUE_OK || !out) return "";
+  if (Curl().url_get(u, part, &out, 0) != CURLUE_OK || !out) return "";
   CurlString owned(out);
   return owned.get();
 }
@@ -116,7 +112,7 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(const std::optional<std
   long seconds = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
   if (ec == std::errc() && end == v.data() + v.size() && seconds >= 0) return std::chrono::seconds(seconds);
-  time_t when = curl_getdate(std::string(v).c_str(), nullptr);
+  time_t when = Curl().getdate(std::string(v).c_str(), nullptr);
   if (when < 0) return std::nullopt;
   time_t now = std::time(nullptr);
   return std::chrono::seconds(when > now ? when - now : 0);
@@ -331,10 +327,10 @@ bool IsLoopbackHost(std::string_view host) {
 
 std::string ResolveUrl(const std::string& base, const std::string& location) {
   CurlUrl u = ParseUrl(base);
-  CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, location.c_str(), 0);
+  CURLUcode rc = Curl().url_set(u.get(), CURLUPART_URL, location.c_str(), 0);
   if (rc != CURLUE_OK)
     throw Error("invalid location \"" + location + "\" in an answer from " + UrlForMessage(base) + ": " +
-                curl_url_strerror(rc));
+                Curl().url_strerror(rc));
   return UrlPart(u.get(), CURLUPART_URL);
 }
 
@@ -363,10 +359,10 @@ std::string UrlHost(const std::string& url) {
 
 class HttpClient::Handle {
  public:
-  Handle() : curl_(curl_easy_init()) {
+  Handle() : curl_(Curl().easy_init()) {
     if (!curl_) throw Error("cannot create a libcurl handle");
   }
-  ~Handle() { curl_easy_cleanup(curl_); }
+  ~Handle() { Curl().easy_cleanup(curl_); }
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   CURL* get() const { return curl_; }
@@ -379,15 +375,15 @@ class HttpClient::Handle {
 // connection cache is not shared: libcurl does not support that across
 // threads, so each handle keeps its own and handles are reused instead.)
 struct HttpClient::Share {
-  Share() : handle(curl_share_init()) {
+  Share() : handle(Curl().share_init()) {
     if (!handle) throw Error("cannot create a libcurl share handle");
-    curl_share_setopt(handle, CURLSHOPT_LOCKFUNC, &Share::Lock);
-    curl_share_setopt(handle, CURLSHOPT_UNLOCKFUNC, &Share::Unlock);
-    curl_share_setopt(handle, CURLSHOPT_USERDATA, this);
-    curl_share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    Curl().share_setopt(handle, CURLSHOPT_LOCKFUNC, &Share::Lock);
+    Curl().share_setopt(handle, CURLSHOPT_UNLOCKFUNC, &Share::Unlock);
+    Curl().share_setopt(handle, CURLSHOPT_USERDATA, this);
+    Curl().share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    Curl().share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   }
-  ~Share() { curl_share_cleanup(handle); }
+  ~Share() { Curl().share_cleanup(handle); }
   Share(const Share&) = delete;
   Share& operator=(const Share&) = delete;
 
@@ -403,7 +399,6 @@ struct HttpClient::Share {
 };
 
 HttpClient::HttpClient(Options options) : options_(std::move(options)) {
-  InitCurlOnce();
   share_ = std::make_unique<Share>();
 }
 
@@ -437,7 +432,7 @@ std::shared_ptr<const std::string> HttpClient::CaBundle(const std::vector<std::s
   std::string bundle;
   Handle probe;
   char* system_bundle = nullptr;
-  if (curl_easy_getinfo(probe.get(), CURLINFO_CAINFO, &system_bundle) == CURLE_OK && system_bundle)
+  if (Curl().easy_getinfo(probe.get(), CURLINFO_CAINFO, &system_bundle) == CURLE_OK && system_bundle)
     bundle = ReadFileOrEmpty(system_bundle) + "\n";
   for (const std::string& f : ca_files) {
     std::string pem = ReadFileOrEmpty(f);
@@ -474,85 +469,85 @@ HttpResponse HttpClient::Send(const HttpRequest& request) {
 HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
   std::unique_ptr<Handle> handle = Acquire();
   CURL* c = handle->get();
-  curl_easy_reset(c);
+  Curl().easy_reset(c);
   Transfer t(request);
   std::array<char, CURL_ERROR_SIZE> error{};
 
-  curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error.data());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_SHARE, share_->handle);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeouts.connect.count()));
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.timeouts.stalled.count()));
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, kReceiveBufferSize);
-  curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferSize);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  Curl().easy_setopt(c, CURLOPT_URL, request.url.c_str());
+  Curl().easy_setopt(c, CURLOPT_ERRORBUFFER, error.data());
+  Curl().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  Curl().easy_setopt(c, CURLOPT_SHARE, share_->handle);
+  Curl().easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  Curl().easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeouts.connect.count()));
+  Curl().easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  Curl().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.timeouts.stalled.count()));
+  Curl().easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  Curl().easy_setopt(c, CURLOPT_BUFFERSIZE, kReceiveBufferSize);
+  Curl().easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferSize);
+  Curl().easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   if (request.follow_redirects) {
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, kMaxRedirects);
+    Curl().easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    Curl().easy_setopt(c, CURLOPT_MAXREDIRS, kMaxRedirects);
     // A redirect never downgrades an HTTPS request to plain HTTP.
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, request.url.starts_with("https:") ? "https" : "http,https");
+    Curl().easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, request.url.starts_with("https:") ? "https" : "http,https");
   }
-  if (IsLoopbackHost(UrlHost(request.url))) curl_easy_setopt(c, CURLOPT_PROXY, "");
+  if (IsLoopbackHost(UrlHost(request.url))) Curl().easy_setopt(c, CURLOPT_PROXY, "");
 
   std::shared_ptr<const std::string> ca_bundle;
   if (!request.tls.verify) {
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    Curl().easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    Curl().easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   } else if (!request.tls.ca_files.empty()) {
     ca_bundle = CaBundle(request.tls.ca_files);
     curl_blob blob{const_cast<char*>(ca_bundle->data()), ca_bundle->size(), CURL_BLOB_COPY};
-    curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+    Curl().easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
   }
   if (!request.tls.client_cert.empty()) {
-    curl_easy_setopt(c, CURLOPT_SSLCERT, request.tls.client_cert.c_str());
-    curl_easy_setopt(c, CURLOPT_SSLKEY, request.tls.client_key.c_str());
+    Curl().easy_setopt(c, CURLOPT_SSLCERT, request.tls.client_cert.c_str());
+    Curl().easy_setopt(c, CURLOPT_SSLKEY, request.tls.client_key.c_str());
   }
 
   HeaderList headers;
   for (const std::string& h : request.headers) headers.Append(h);
   // No "Expect: 100-continue" round trip before each upload.
   headers.Append("Expect:");
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  Curl().easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
 
   if (request.body) t.body = request.body->open();
   auto body_size = static_cast<curl_off_t>(request.body ? request.body->size : 0);
   if (request.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    Curl().easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (request.method == "GET") {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    Curl().easy_setopt(c, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, body_size);
-    if (!request.body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    Curl().easy_setopt(c, CURLOPT_POST, 1L);
+    Curl().easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, body_size);
+    if (!request.body) Curl().easy_setopt(c, CURLOPT_POSTFIELDS, "");
   } else if (request.method == "DELETE") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+    Curl().easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
   } else {
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, body_size);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    Curl().easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    Curl().easy_setopt(c, CURLOPT_INFILESIZE_LARGE, body_size);
+    Curl().easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (!request.body) t.body = [](void*, size_t) -> size_t { return 0; };
   }
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &OnHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &OnBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_READFUNCTION, &OnRead);
-  curl_easy_setopt(c, CURLOPT_READDATA, &t);
-  curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, &OnSeek);
-  curl_easy_setopt(c, CURLOPT_SEEKDATA, &t);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &OnProgress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  Curl().easy_setopt(c, CURLOPT_HEADERFUNCTION, &OnHeader);
+  Curl().easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  Curl().easy_setopt(c, CURLOPT_WRITEFUNCTION, &OnBody);
+  Curl().easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  Curl().easy_setopt(c, CURLOPT_READFUNCTION, &OnRead);
+  Curl().easy_setopt(c, CURLOPT_READDATA, &t);
+  Curl().easy_setopt(c, CURLOPT_SEEKFUNCTION, &OnSeek);
+  Curl().easy_setopt(c, CURLOPT_SEEKDATA, &t);
+  Curl().easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+  Curl().easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  Curl().easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = Curl().easy_perform(c);
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  Curl().easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   char* effective_url = nullptr;
-  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective_url);
+  Curl().easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective_url);
   t.response.url = effective_url ? effective_url : request.url;
   if (rc == CURLE_OK) t.response.status = status;
   Release(std::move(handle));
@@ -564,7 +559,7 @@ HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
     throw Error(what + ": the answer is larger than the " + std::to_string(request.max_body_size) +
                 " bytes expected; refusing it");
   if (rc != CURLE_OK) {
-    std::string detail = error[0] ? error.data() : curl_easy_strerror(rc);
+    std::string detail = error[0] ? error.data() : Curl().easy_strerror(rc);
     TransportError::Kind kind = KindOf(rc);
     if (kind == TransportError::Kind::kCertificate)
       detail += " (to trust a private CA, put it in /etc/docker/certs.d/" + UrlHost(request.url) + "/ca.crt)";

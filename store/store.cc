@@ -115,7 +115,14 @@ void Store::PutRef(std::string_view name, const Descriptor& manifest) {
                   std::to_string(d.size));
   }
   std::string record = Serialize(manifest);
-  meta_.Write([&](WriteTxn& txn) { txn.Put(Table::kRefs, name, record); });
+  WriteIfChanged(Table::kRefs, name, record);
+}
+
+// A commit costs LMDB two fdatasyncs; a rebuild or re-pull that changes
+// nothing should not pay them, so an unchanged record is not written again.
+void Store::WriteIfChanged(Table table, std::string_view key, const std::string& value) {
+  if (meta_.Read([&](ReadTxn& txn) { return txn.Get(table, key); }) == value) return;
+  meta_.Write([&](WriteTxn& txn) { txn.Put(table, key, value); });
 }
 
 std::optional<Descriptor> Store::GetRef(std::string_view name) const {
@@ -141,8 +148,7 @@ bool Store::DeleteRef(std::string_view name) {
 }
 
 void Store::RecordBlob(const Descriptor& blob) {
-  std::string record = Serialize(blob);
-  meta_.Write([&](WriteTxn& txn) { txn.Put(Table::kBlobs, blob.digest.str(), record); });
+  WriteIfChanged(Table::kBlobs, blob.digest.str(), Serialize(blob));
 }
 
 std::optional<Descriptor> Store::BlobRecord(const Digest& digest) const {
@@ -154,6 +160,10 @@ std::optional<Descriptor> Store::BlobRecord(const Digest& digest) const {
 
 void Store::RecordDiffId(const Digest& diff_id, const Digest& blob) {
   std::string key = DiffIdKey(diff_id, blob);
+  bool known = meta_.Read([&](ReadTxn& txn) {
+    return txn.Get(Table::kDiffIds, key).has_value() && txn.Get(Table::kBlobDiffIds, blob.str()) == diff_id.str();
+  });
+  if (known) return;
   meta_.Write([&](WriteTxn& txn) {
     txn.Put(Table::kDiffIds, key, "");
     txn.Put(Table::kBlobDiffIds, blob.str(), diff_id.str());

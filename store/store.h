@@ -90,6 +90,7 @@ class Store {
 
  private:
   Store(std::string root, const Options& options);
+  void WriteIfChanged(Table table, std::string_view key, const std::string& value);
 
   std::string root_;
   BlobStore blobs_;

@@ -139,6 +139,30 @@ TEST_CASE("a ref is written when every blob its manifest reaches is present") {
   CHECK_FALSE(store->GetRef("docker.io/library/app:v2").has_value());
 }
 
+TEST_CASE("writing a ref, blob record or diffID record that is already there commits nothing") {
+  TempDir dir;
+  auto store = Store::Open(dir.root());
+  Descriptor manifest = PutImage(*store, "v1");
+  store->PutRef("docker.io/library/app:v1", manifest);
+  store->RecordBlob(manifest);
+  Digest diff_id = Sha256::Of("a layer");
+  store->RecordDiffId(diff_id, manifest.digest);
+  auto modified = [&] {
+    struct stat st {};
+    REQUIRE(stat((dir.root() + "/meta/data.mdb").c_str(), &st) == 0);
+    return std::pair(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  };
+  auto before = modified();
+  store->PutRef("docker.io/library/app:v1", manifest);
+  store->RecordBlob(manifest);
+  store->RecordDiffId(diff_id, manifest.digest);
+  CHECK(modified() == before);
+  // A changed record is still written.
+  store->PutRef("docker.io/library/app:v2", manifest);
+  CHECK(modified() != before);
+  CHECK(store->GetRef("docker.io/library/app:v2") == manifest);
+}
+
 TEST_CASE("a ref whose manifest misses a layer is refused and not written") {
   TempDir dir;
   auto store = Store::Open(dir.root());
