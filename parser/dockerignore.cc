@@ -17,6 +17,8 @@
 #include <span>
 #include <utility>
 
+#include "parser/utf8.h"
+
 namespace bld::parser {
 namespace {
 
@@ -35,73 +37,18 @@ struct Decoded {
   size_t width;
 };
 
-// utf8.DecodeRuneInString: an invalid, overlong, surrogate or truncated
-// sequence decodes as U+FFFD of width 1, so every byte is consumed.
 Decoded DecodeRune(std::string_view s, size_t i) {
-  const auto byte_at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte_at(i);
-  if (lead < 0x80) return {lead, 1};
-  size_t width;
-  Rune value;
-  unsigned char second_lo = 0x80;  // the second byte's range excludes overlong
-  unsigned char second_hi = 0xBF;  // forms, surrogates and runes past U+10FFFF
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    width = 2;
-    value = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    width = 3;
-    value = lead & 0x0F;
-    if (lead == 0xE0) second_lo = 0xA0;
-    if (lead == 0xED) second_hi = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    width = 4;
-    value = lead & 0x07;
-    if (lead == 0xF0) second_lo = 0x90;
-    if (lead == 0xF4) second_hi = 0x8F;
-  } else {
-    return {kRuneError, 1};
-  }
-  if (s.size() - i < width) return {kRuneError, 1};
-  for (size_t k = 1; k < width; ++k) {
-    const unsigned char b = byte_at(i + k);
-    if (b < (k == 1 ? second_lo : 0x80) || b > (k == 1 ? second_hi : 0xBF)) return {kRuneError, 1};
-    value = value << 6 | (b & 0x3F);
-  }
-  return {value, width};
+  const utf8::DecodedRune d = utf8::DecodeRune(s, i);
+  return {static_cast<Rune>(d.rune), d.width};
 }
 
-// utf8.DecodeLastRuneInString for a non-empty s.
 Decoded DecodeLastRune(std::string_view s) {
-  constexpr size_t kMaxWidth = 4;
-  const size_t end = s.size();
-  size_t start = end - 1;
-  if (static_cast<unsigned char>(s[start]) < 0x80) return {static_cast<unsigned char>(s[start]), 1};
-  const size_t limit = end >= kMaxWidth ? end - kMaxWidth : 0;
-  while (start > limit && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-  const Decoded decoded = DecodeRune(s, start);
-  if (start + decoded.width != end) return {kRuneError, 1};
-  return decoded;
+  const utf8::DecodedRune d = utf8::DecodeLastRune(s);
+  return {static_cast<Rune>(d.rune), d.width};
 }
 
-void AppendRune(std::string& out, Rune r) {
-  if (r < 0x80) {
-    out += static_cast<char>(r);
-  } else if (r < 0x800) {
-    out += static_cast<char>(0xC0 | r >> 6);
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else if (r < 0x10000) {
-    out += static_cast<char>(0xE0 | r >> 12);
-    out += static_cast<char>(0x80 | (r >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | r >> 18);
-    out += static_cast<char>(0x80 | (r >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (r >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  }
-}
+void AppendRune(std::string& out, Rune r) { utf8::AppendRune(out, static_cast<char32_t>(r)); }
 
-// unicode.IsSpace: Unicode's White_Space property.
 bool IsGoSpace(Rune r) {
   switch (r) {
     case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':

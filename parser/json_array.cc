@@ -2,59 +2,14 @@
 
 #include <cstdint>
 
+#include "parser/utf8.h"
+
 namespace bld::parser {
 
 namespace {
 
 // Go's encoding/json refuses documents nested deeper than this.
 constexpr size_t kMaxNestingDepth = 10000;
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-constexpr uint32_t kReplacementChar = 0xFFFD;
-
-// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 if invalid.
-size_t DecodeUtf8(std::string_view s, size_t i, uint32_t& cp) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  size_t len;
-  uint32_t min;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  } else if ((c & 0xE0) == 0xC0) {
-    len = 2, cp = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, cp = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
 
 class Reader {
  public:
@@ -111,27 +66,25 @@ class Reader {
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
               } else {
                 pos_ = save;
-                cp = kReplacementChar;
+                cp = utf8::kReplacementChar;
               }
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-              cp = kReplacementChar;
+              cp = utf8::kReplacementChar;
             }
-            AppendUtf8(out, cp);
+            utf8::AppendRune(out, cp);
             break;
           }
           default: return false;
         }
         continue;
       }
-      uint32_t cp;
-      size_t len = DecodeUtf8(s_, pos_, cp);
-      if (len == 0) {
-        AppendUtf8(out, kReplacementChar);
-        ++pos_;
+      const utf8::DecodedRune d = utf8::DecodeRune(s_, pos_);
+      if (utf8::IsInvalid(d)) {
+        utf8::AppendRune(out, utf8::kReplacementChar);
       } else {
-        out.append(s_.substr(pos_, len));
-        pos_ += len;
+        out.append(s_.substr(pos_, d.width));
       }
+      pos_ += d.width;
     }
     return false;
   }

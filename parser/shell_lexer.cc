@@ -15,75 +15,22 @@
 #include <span>
 #include <utility>
 
+#include "parser/utf8.h"
+
 namespace bld::parser {
 namespace {
 
 // ---------------------------------------------------------------------------
 // Text as Go sees it
 
-constexpr char32_t kReplacementChar = 0xFFFD;  // what Go decodes an invalid byte to
-constexpr char32_t kByteOrderMark = 0xFEFF;    // text/scanner skips one at the start
+constexpr char32_t kReplacementChar = utf8::kReplacementChar;
+constexpr char32_t kByteOrderMark = 0xFEFF;  // text/scanner skips one at the start
 // Stands for the end of the input; above U+10FFFF, so no decoded rune equals it.
 constexpr char32_t kEnd = 0x110000;
 
-struct DecodedRune {
-  char32_t rune;
-  size_t width;  // bytes consumed, at least 1
-};
-
-bool IsContinuationByte(unsigned char b) { return (b & 0xC0) == 0x80; }
-
-// Go's utf8.DecodeRuneInString: an invalid or truncated sequence, an overlong
-// form or a surrogate decodes as (U+FFFD, 1 byte).
-DecodedRune DecodeRune(std::string_view s, size_t pos) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[pos + i]); };
-  const size_t left = s.size() - pos;
-  const unsigned char b0 = byte(0);
-  if (b0 < 0x80) return {b0, 1};
-  const DecodedRune invalid{kReplacementChar, 1};
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    if (left < 2 || !IsContinuationByte(byte(1))) return invalid;
-    return {static_cast<char32_t>((b0 & 0x1F) << 6 | (byte(1) & 0x3F)), 2};
-  }
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    // The second byte's range excludes overlong forms (after E0) and surrogates (after ED).
-    const unsigned char low = b0 == 0xE0 ? 0xA0 : 0x80;
-    const unsigned char high = b0 == 0xED ? 0x9F : 0xBF;
-    if (left < 2 || byte(1) < low || byte(1) > high) return invalid;
-    if (left < 3 || !IsContinuationByte(byte(2))) return invalid;
-    return {static_cast<char32_t>((b0 & 0x0F) << 12 | (byte(1) & 0x3F) << 6 | (byte(2) & 0x3F)), 3};
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    // Likewise overlong forms (after F0) and code points above U+10FFFF (after F4).
-    const unsigned char low = b0 == 0xF0 ? 0x90 : 0x80;
-    const unsigned char high = b0 == 0xF4 ? 0x8F : 0xBF;
-    if (left < 2 || byte(1) < low || byte(1) > high) return invalid;
-    if (left < 3 || !IsContinuationByte(byte(2))) return invalid;
-    if (left < 4 || !IsContinuationByte(byte(3))) return invalid;
-    return {static_cast<char32_t>((b0 & 0x07) << 18 | (byte(1) & 0x3F) << 12 | (byte(2) & 0x3F) << 6 |
-                                  (byte(3) & 0x3F)),
-            4};
-  }
-  return invalid;
-}
-
-void AppendRune(std::string& out, char32_t r) {
-  if (r < 0x80) {
-    out += static_cast<char>(r);
-  } else if (r < 0x800) {
-    out += static_cast<char>(0xC0 | r >> 6);
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else if (r < 0x10000) {
-    out += static_cast<char>(0xE0 | r >> 12);
-    out += static_cast<char>(0x80 | (r >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | r >> 18);
-    out += static_cast<char>(0x80 | (r >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (r >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  }
-}
+using utf8::AppendRune;
+using utf8::DecodedRune;
+using utf8::DecodeRune;
 
 std::string EncodeRunes(std::u32string_view runes) {
   std::string out;
