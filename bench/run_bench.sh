@@ -29,6 +29,7 @@ trap 'rm -rf "$work"' EXIT
 
 median() { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
+ms() { printf '%d.%d ms' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); }
 
 # The first step unpacks the snapshot; every timed one finds it in place.
 BLD_BENCH_DIR=$work BLD_BENCH_RUNS=1 "$driver" "bench: RUN true" >/dev/null
@@ -60,6 +61,6 @@ done
 runc_median=$(printf '%s\n' "${runc_times[@]}" | median)
 
 echo "RUN true, median of $runs runs on $(nproc) cores, $(uname -r):"
-echo "  bld RunStep, in process:     $(( in_process / 1000 )).$(( in_process % 1000 / 100 )) ms"
-echo "  bld RunStep, whole process:  $(( whole_median / 1000 )).$(( whole_median % 1000 / 100 )) ms"
-echo "  runc run $(runc --version | head -1 | awk '{print $3}'):        $(( runc_median / 1000 )).$(( runc_median % 1000 / 100 )) ms"
+echo "  bld RunStep, in process:     $(ms "$in_process")"
+echo "  bld RunStep, whole process:  $(ms "$whole_median")"
+echo "  runc run ($(runc --version | head -1 | awk '{print $3}')):  $(ms "$runc_median")"

@@ -50,5 +50,6 @@ void AddSaveCommand(CLI::App& app, CommandContext& ctx);
 void AddLoadCommand(CLI::App& app, CommandContext& ctx);
 void AddPruneCommand(CLI::App& app, CommandContext& ctx);
 void AddCheckCommand(CLI::App& app, CommandContext& ctx);
+void AddContainerCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace bld::cli

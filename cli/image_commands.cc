@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/container_commands.h"
 #include "cli/store_lock.h"
 #include "cli/table_format.h"
 #include "registry/image_lookup.h"
@@ -262,7 +263,12 @@ int RunInspect(const CommandContext& ctx, const std::vector<std::string>& names)
     try {
       out.push_back(InspectJson(*store, FindImage(*store, name), all));
     } catch (const Error& e) {
-      errors.push_back(e.what());
+      // As docker's: a name that is no image may be a container's.
+      if (std::optional<ordered_json> container = InspectContainer(*store, name)) {
+        out.push_back(*container);
+      } else {
+        errors.push_back(e.what());
+      }
     }
   }
   // As docker: what was found is printed, then what was not.

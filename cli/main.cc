@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   bld::cli::AddLoadCommand(app, ctx);
   bld::cli::AddPruneCommand(app, ctx);
   bld::cli::AddCheckCommand(app, ctx);
+  bld::cli::AddContainerCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

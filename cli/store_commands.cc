@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/store_lock.h"
 #include "cli/table_format.h"
+#include "runner/container_state.h"
 #include "runner/snapshotter.h"
 #include "runner/step_runner.h"
 #include "store/error.h"
@@ -34,9 +35,29 @@ constexpr int kTotalSizePrecision = 4;
 
 // The chain IDs of every layer of every image a ref names, on this host's
 // platform (the only one bld unpacks).
-std::set<store::Digest> SnapshotsInUse(const store::Store& store) {
+// The images containers were made from. A container needs its image's
+// layers and snapshots as long as it exists (to run again, to be
+// committed), even after `bld rmi` untagged the image.
+std::vector<store::Descriptor> ContainerImages(const store::Store& store) {
+  std::vector<store::Descriptor> images;
+  for (const runner::ContainerRecord& container : runner::ListRecords(store)) {
+    store::Digest digest;
+    try {
+      digest = store::Digest::Parse(container.image_manifest);
+    } catch (const Error&) {
+      continue;  // a record from before its image was resolved: nothing to keep
+    }
+    if (std::optional<store::Descriptor> manifest = store.BlobRecord(digest)) images.push_back(*manifest);
+  }
+  return images;
+}
+
+// The snapshots of every image a ref or a container uses.
+std::set<store::Digest> SnapshotsInUse(const store::Store& store, const std::vector<store::Descriptor>& containers) {
+  std::vector<store::Descriptor> images = containers;
+  for (const auto& [ref, descriptor] : store.ListRefs()) images.push_back(descriptor);
   std::set<store::Digest> in_use;
-  for (const auto& [ref, descriptor] : store.ListRefs()) {
+  for (const store::Descriptor& descriptor : images) {
     store::Image image;
     try {
       image = store::ReadImage(store, descriptor);
@@ -59,7 +80,8 @@ void PrintSection(const char* title, const std::vector<std::string>& lines) {
 int RunPrune(const CommandContext& ctx) {
   auto store = OpenStore(ctx);
   store::GcLock lock = LockStoreExclusive(*store);
-  store::PruneReport report = store::Prune(*store, lock, SnapshotsInUse(*store));
+  std::vector<store::Descriptor> containers = ContainerImages(*store);
+  store::PruneReport report = store::Prune(*store, lock, SnapshotsInUse(*store, containers), containers);
   std::vector<std::string> runner_dirs = runner::RemoveAbandonedRunnerDirs(*store);
 
   std::vector<std::string> blobs, snapshots, leftovers;

@@ -23,7 +23,8 @@ void LimitBoundingSet(uint64_t keep) {
   for (int cap = 0; cap < kMaxCapabilities; ++cap) {
     if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;
     if (keep & CapabilityBit(cap)) continue;
-    CheckSys(::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "drop capability " + std::to_string(cap) + " from the bounding set");
+    CheckSys(::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0),
+             "drop capability " + std::to_string(cap) + " from the bounding set");
   }
 }
 

@@ -25,11 +25,10 @@ namespace bld::runner {
 inline constexpr uint64_t CapabilityBit(int capability) { return uint64_t{1} << capability; }
 
 inline constexpr uint64_t kDefaultCapabilities =
-    CapabilityBit(CAP_CHOWN) | CapabilityBit(CAP_DAC_OVERRIDE) | CapabilityBit(CAP_FSETID) |
-    CapabilityBit(CAP_FOWNER) | CapabilityBit(CAP_MKNOD) | CapabilityBit(CAP_NET_RAW) | CapabilityBit(CAP_SETGID) |
-    CapabilityBit(CAP_SETUID) | CapabilityBit(CAP_SETFCAP) | CapabilityBit(CAP_SETPCAP) |
-    CapabilityBit(CAP_NET_BIND_SERVICE) | CapabilityBit(CAP_SYS_CHROOT) | CapabilityBit(CAP_KILL) |
-    CapabilityBit(CAP_AUDIT_WRITE);
+    CapabilityBit(CAP_CHOWN) | CapabilityBit(CAP_DAC_OVERRIDE) | CapabilityBit(CAP_FSETID) | CapabilityBit(CAP_FOWNER) |
+    CapabilityBit(CAP_MKNOD) | CapabilityBit(CAP_NET_RAW) | CapabilityBit(CAP_SETGID) | CapabilityBit(CAP_SETUID) |
+    CapabilityBit(CAP_SETFCAP) | CapabilityBit(CAP_SETPCAP) | CapabilityBit(CAP_NET_BIND_SERVICE) |
+    CapabilityBit(CAP_SYS_CHROOT) | CapabilityBit(CAP_KILL) | CapabilityBit(CAP_AUDIT_WRITE);
 
 // Drops every capability outside `keep` from the bounding set, the limit of
 // what the process and its children can ever regain. Needs CAP_SETPCAP.

@@ -4,21 +4,25 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <optional>
 
+#include "runner/bind_mounts.h"
 #include "runner/capabilities.h"
 #include "runner/etc_files.h"
 #include "runner/init_layer.h"
 #include "runner/interrupt.h"
 #include "runner/mounts.h"
+#include "runner/terminal.h"
 #include "runner/user.h"
 
 namespace bld::runner {
@@ -35,8 +39,13 @@ constexpr mode_t kContainerSubdirMode = 0755;
 constexpr mode_t kContainerUmask = 022;
 constexpr mode_t kWorkdirMode = 0755;
 // The exit code of a setup that failed (its message is on the error pipe):
-// 125 is what `docker run` returns when the container could not be started.
+// 125 is what `docker run` returns when the container could not be started,
+// 126 when the command cannot be executed, 127 when it is not found.
 constexpr int kSetupFailedExitCode = 125;
+constexpr int kCannotExecuteExitCode = 126;
+constexpr int kNotFoundExitCode = 127;
+// The setup error message starts with its exit code and this separator.
+constexpr char kExitCodeSeparator = ':';
 // Output is read in chunks of this size: one pipe buffer's worth.
 constexpr size_t kOutputChunkSize = 64 * 1024;
 
@@ -49,10 +58,24 @@ struct InitPlan {
   RootfsPlan rootfs;
   RunConfig run;
   std::string hostname;
-  int output_fd;        // write end of the output pipe
-  int error_fd;         // write end of the setup error pipe
-  int output_read_fd;   // bld's ends, closed in the container
+  int join_network_fd = -1;
+  std::vector<BindMount> binds;
+  std::optional<StdioFds> stdio;
+  std::vector<std::string> cgroup_procs;
+  int output_fd;       // write end of the output pipe
+  int error_fd;        // write end of the setup error pipe
+  int output_read_fd;  // bld's ends, closed in the container
   int error_read_fd;
+};
+
+// An exec that failed, with the exit code `docker run` gives for it.
+class ExecFailure : public Error {
+ public:
+  ExecFailure(const Error& error, int exit_code) : Error(error.what()), exit_code_(exit_code) {}
+  int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
 };
 
 // ---- The setup inside the container, in order -----------------------------
@@ -78,6 +101,16 @@ void DieWithParent(int error_fd) {
   CheckSys(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent death signal");
   pollfd fd{error_fd, 0, 0};
   if (::poll(&fd, 1, 0) > 0 && (fd.revents & POLLERR)) ::_exit(kSetupFailedExitCode);
+}
+
+// Before anything else, so that every process the container starts is
+// counted and limited. Writing 0 moves the writer.
+void JoinCgroups(const std::vector<std::string>& procs_files) {
+  for (const std::string& file : procs_files) {
+    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) throw RunnerSysError("open " + file);
+    WriteAll(fd.get(), "0", "join the cgroup " + file);
+  }
 }
 
 void SetHostname(const std::string& hostname) {
@@ -120,6 +153,27 @@ void ConnectStdio(int output_fd) {
   CheckSys(::close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC), "mark descriptors close-on-exec");
 }
 
+}  // namespace
+
+void ConnectStdio(const StdioFds& stdio) {
+  if (stdio.console_socket >= 0) {
+    Pty pty = OpenPty();
+    SendFd(stdio.console_socket, pty.master.get());
+    for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO})
+      CheckSys(::dup2(pty.slave.get(), fd), "connect the terminal");
+    // The new session has no controlling terminal yet; this makes it ours,
+    // so that Ctrl-C typed in it reaches the command as SIGINT.
+    CheckSys(::ioctl(STDIN_FILENO, TIOCSCTTY, 0), "make the terminal the controlling terminal");
+  } else {
+    CheckSys(::dup2(stdio.in, STDIN_FILENO), "connect stdin");
+    CheckSys(::dup2(stdio.out, STDOUT_FILENO), "connect stdout");
+    CheckSys(::dup2(stdio.err, STDERR_FILENO), "connect stderr");
+  }
+  CheckSys(::close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC), "mark descriptors close-on-exec");
+}
+
+namespace {
+
 // execvp(3) semantics with the container's PATH (execvp would search bld's).
 [[noreturn]] void Exec(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   if (argv.empty() || argv[0].empty()) throw Error("runner: no command to run");
@@ -136,7 +190,8 @@ void ConnectStdio(int output_fd) {
   const std::string& file = argv[0];
   if (file.find('/') != std::string::npos) {
     ::execve(file.c_str(), args.data(), envp.data());
-    throw RunnerSysError("exec " + file);
+    int code = errno == ENOENT ? kNotFoundExitCode : kCannotExecuteExitCode;
+    throw ExecFailure(RunnerSysError("exec " + file), code);
   }
   bool denied = false;
   const std::string& dirs = path_list.value_or("");
@@ -152,8 +207,8 @@ void ConnectStdio(int output_fd) {
       throw RunnerSysError("exec " + candidate);
     }
   }
-  if (denied) throw RunnerSysError("exec \"" + file + "\"", EACCES);
-  throw Error("exec: \"" + file + "\": executable file not found in $PATH");
+  if (denied) throw ExecFailure(RunnerSysError("exec \"" + file + "\"", EACCES), kCannotExecuteExitCode);
+  throw ExecFailure(Error("exec: \"" + file + "\": executable file not found in $PATH"), kNotFoundExitCode);
 }
 
 // A copy of `fd` numbered above 2, so that connecting stdio cannot overwrite
@@ -170,8 +225,15 @@ int AboveStdio(int fd) {
     ::close(plan.error_read_fd);
     plan.error_fd = AboveStdio(plan.error_fd);
     plan.output_fd = AboveStdio(plan.output_fd);
+    if (plan.stdio && plan.stdio->console_socket < 0) {
+      plan.stdio->in = AboveStdio(plan.stdio->in);
+      plan.stdio->out = AboveStdio(plan.stdio->out);
+      plan.stdio->err = AboveStdio(plan.stdio->err);
+    }
     ResetSignals();
     DieWithParent(plan.error_fd);
+    JoinCgroups(plan.cgroup_procs);
+    if (plan.run.network == NetworkMode::kJoin) JoinNetworkNamespace(plan.join_network_fd);
     // A session of its own: Ctrl-C on bld's terminal goes to bld, which
     // stops the container deliberately, and the container has no
     // controlling terminal to read from or steal.
@@ -181,27 +243,58 @@ int AboveStdio(int fd) {
     MountRootfs(plan.rootfs);
     if (plan.run.network == NetworkMode::kNone) BringUpLoopback();
     SetHostname(plan.hostname);
+    std::vector<OpenBind> binds = OpenBindSources(plan.binds);
     PivotRoot(plan.rootfs.rootfs);
+    MountBinds(binds);
     MaskKernelPaths();
-    ExecUser user = LookUpUser(plan.run.user);
-    std::vector<std::string> env = ContainerEnvironment(plan.run.env, user);
-    const std::string workdir = plan.run.workdir.empty() ? "/" : plan.run.workdir;
-    CreateWorkdir(workdir);
-    ConnectStdio(plan.output_fd);
-    LimitBoundingSet(kDefaultCapabilities);
-    SetCapabilities(kDefaultCapabilities);
-    SwitchUser(user);
-    if (::chdir(workdir.c_str()) != 0)
-      throw RunnerSysError("change to working directory " + workdir + " as uid " + std::to_string(user.uid));
-    DieWithParent(plan.error_fd);
-    Exec(plan.run.argv, env);
+    if (plan.stdio) {
+      ConnectStdio(*plan.stdio);
+    } else {
+      ConnectStdio(plan.output_fd);
+    }
+    ExecCommand(plan.run, plan.error_fd);
   } catch (const std::exception& e) {
-    std::string_view message = e.what();
-    // One write below PIPE_BUF is atomic; nothing else writes to the pipe.
-    [[maybe_unused]] ssize_t n = ::write(plan.error_fd, message.data(), std::min<size_t>(message.size(), PIPE_BUF));
+    ReportSetupError(plan.error_fd, e);
   }
   ::_exit(kSetupFailedExitCode);
 }
+
+}  // namespace
+
+void ExecCommand(const RunConfig& run, int error_fd) {
+  ExecUser user = LookUpUser(run.user);
+  std::vector<std::string> env = ContainerEnvironment(run.env, user);
+  const std::string workdir = run.workdir.empty() ? "/" : run.workdir;
+  CreateWorkdir(workdir);
+  LimitBoundingSet(kDefaultCapabilities);
+  SetCapabilities(kDefaultCapabilities);
+  SwitchUser(user);
+  if (::chdir(workdir.c_str()) != 0)
+    throw RunnerSysError("change to working directory " + workdir + " as uid " + std::to_string(user.uid));
+  DieWithParent(error_fd);
+  Exec(run.argv, env);
+}
+
+void ReportSetupError(int error_fd, const std::exception& e) {
+  const auto* exec_failure = dynamic_cast<const ExecFailure*>(&e);
+  int code = exec_failure ? exec_failure->exit_code() : kSetupFailedExitCode;
+  std::string message = std::to_string(code) + kExitCodeSeparator + e.what();
+  // One write below PIPE_BUF is atomic; nothing else writes to the pipe.
+  [[maybe_unused]] ssize_t n = ::write(error_fd, message.data(), std::min<size_t>(message.size(), PIPE_BUF));
+}
+
+void ThrowSetupError(const std::string& message) {
+  size_t separator = message.find(kExitCodeSeparator);
+  int code = kSetupFailedExitCode;
+  std::string text = message;
+  if (separator != std::string::npos) {
+    code = std::atoi(message.substr(0, separator).c_str());
+    text = message.substr(separator + 1);
+  }
+  throw StartError(text, code);
+}
+
+namespace {
 
 // ---- bld's side ------------------------------------------------------------
 
@@ -221,24 +314,6 @@ void MakeSubdirectory(const std::string& path) {
   CheckSys(::chmod(path.c_str(), kContainerSubdirMode), "set the mode of " + path);
 }
 
-// Reads what is left in a pipe whose writers are gone.
-std::string Drain(int fd) {
-  std::string data;
-  char buffer[PIPE_BUF];
-  ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) data.append(buffer, static_cast<size_t>(n));
-  return data;
-}
-
-int WaitForPid(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw RunnerSysError("wait for process " + std::to_string(pid));
-  }
-  return status;
-}
-
 std::string SignalDescription(int signal) {
   const char* abbrev = ::sigabbrev_np(signal);
   return "signal " + std::to_string(signal) + (abbrev ? std::string(" (SIG") + abbrev + ")" : "");
@@ -251,8 +326,19 @@ std::string ExitStatus::Describe() const {
 }
 
 std::unique_ptr<Container> Container::Start(const std::string& containers_dir, const ContainerSpec& spec) {
-  std::unique_ptr<Container> container(new Container(LockedDir::Create(containers_dir, "", kContainerIdBytes)));
-  const std::string& dir = container->dir_.path();
+  LockedDir dir = LockedDir::Create(containers_dir, "", kContainerIdBytes);
+  std::string path = dir.path();
+  std::string id = dir.name();
+  return Launch(std::unique_ptr<Container>(new Container(std::move(dir), std::move(path), std::move(id))), spec);
+}
+
+std::unique_ptr<Container> Container::StartIn(const std::string& dir, const std::string& id,
+                                              const ContainerSpec& spec) {
+  return Launch(std::unique_ptr<Container>(new Container(std::nullopt, dir, id)), spec);
+}
+
+std::unique_ptr<Container> Container::Launch(std::unique_ptr<Container> container, const ContainerSpec& spec) {
+  const std::string& dir = container->path_;
   for (const char* sub : {"upper", "work", "init", "rootfs"}) MakeSubdirectory(dir + "/" + sub);
 
   InitPlan plan;
@@ -267,6 +353,10 @@ std::unique_ptr<Container> Container::Start(const std::string& containers_dir, c
   plan.rootfs.overlay.workdir = dir + "/work";
   plan.rootfs.rootfs = dir + "/rootfs";
   plan.rootfs.etc_files_dir = dir;
+  plan.join_network_fd = spec.join_network_fd;
+  plan.binds = spec.binds;
+  plan.stdio = spec.stdio;
+  plan.cgroup_procs = spec.cgroup_procs;
 
   Pipe output = MakePipe("output");
   Pipe error = MakePipe("setup error");
@@ -286,7 +376,8 @@ std::unique_ptr<Container> Container::Start(const std::string& containers_dir, c
     long pid = ::syscall(SYS_clone, flags | CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
     if (pid == 0) ContainerInit(plan);
     if (pid < 0) {
-      std::string message = std::string("runner: clone into new namespaces: ") + std::strerror(errno);
+      std::string message = std::to_string(kSetupFailedExitCode) + kExitCodeSeparator +
+                            "runner: clone into new namespaces: " + std::strerror(errno);
       [[maybe_unused]] ssize_t n = ::write(plan.error_fd, message.data(), message.size());
       ::_exit(kSetupFailedExitCode);
     }
@@ -300,8 +391,9 @@ std::unique_ptr<Container> Container::Start(const std::string& containers_dir, c
   WaitForPid(intermediate);
   pid_t pid = 0;
   if (::read(pid_pipe.read.get(), &pid, sizeof pid) != static_cast<ssize_t>(sizeof pid)) {
-    std::string message = Drain(error.read.get());
-    throw Error(message.empty() ? "runner: the container process could not be started" : message);
+    std::string message = ReadUntilClosed(error.read.get());
+    if (!message.empty()) ThrowSetupError(message);
+    throw StartError("runner: the container process could not be started", kSetupFailedExitCode);
   }
   container->pid_ = pid;
   // By system call: glibc 2.36's <sys/pidfd.h> declares its wrappers
@@ -328,15 +420,31 @@ Container::~Container() {
   }
 }
 
-void Container::Kill() {
+void Container::Kill() { Signal(SIGKILL); }
+
+void Container::Signal(int signal) {
   if (pid_ <= 0 || reaped_) return;
   // Before reaping, the PID cannot be reused, so kill(2) is safe when there
   // is no pidfd yet.
   if (pidfd_) {
-    ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+    ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signal, nullptr, 0);
   } else {
-    ::kill(pid_, SIGKILL);
+    ::kill(pid_, signal);
   }
+}
+
+void Container::AwaitExec() {
+  // The pipe's write end closes at the exec (close-on-exec) or when the
+  // setup process exits after writing what failed.
+  std::string message = ReadUntilClosed(setup_error_.get());
+  setup_error_.Reset();
+  if (!message.empty()) ThrowSetupError(message);
+}
+
+ExitStatus Container::WaitExit() {
+  int status = Reap();
+  if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
+  return ExitStatus{WEXITSTATUS(status), 0};
 }
 
 int Container::Reap() {
@@ -397,7 +505,7 @@ ExitStatus Container::Wait(OutputLines& output) {
   int status = Reap();
   output.Finish();
   if (interrupted) throw Interrupted(interrupted);
-  if (!setup_error.empty()) throw Error(setup_error);
+  if (!setup_error.empty()) ThrowSetupError(setup_error);
   if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
   return ExitStatus{WEXITSTATUS(status), 0};
 }

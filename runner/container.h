@@ -1,15 +1,19 @@
 // A container: a process tree in its own mount, PID, UTS and IPC namespaces
-// (and network namespace with --network none), on an overlay root made of
-// image snapshots, with the hardening Docker applies by default.
+// (and a network namespace of its own, or another container's), on an
+// overlay root made of image snapshots, with the hardening Docker applies by
+// default.
 //
 // Container::Start turns a ContainerSpec into a running container; a RUN step
-// waits for it and turns its upper dir into a layer, and `bld run` will keep
-// it running. The setup is a straight sequence, one function per step, in the
+// waits for it and turns its upper dir into a layer. Container::StartIn does
+// the same in a directory the caller owns and keeps: `bld run`'s monitor
+// (container_monitor.h) keeps the container running and its directory after
+// it ends. The setup is a straight sequence, one function per step, in the
 // order the kernel needs them (container.cc, ContainerInit):
-//   namespaces -> private mounts -> overlay root, /proc, /dev, /sys, /etc
-//   files -> loopback -> hostname -> pivot_root -> masked paths -> user
-//   lookup -> working directory -> stdio -> bounding set, capabilities ->
-//   uid/gid -> chdir -> exec
+//   cgroups -> namespaces (joining a network namespace) -> private mounts ->
+//   overlay root, /proc, /dev, /sys, /etc files -> loopback -> hostname ->
+//   pivot_root -> volumes and binds -> masked paths -> user lookup ->
+//   working directory -> stdio (a controlling terminal with -t) -> bounding
+//   set, capabilities -> uid/gid -> chdir -> exec
 // and a failure at any step reaches the caller as an error naming the step,
 // its object and errno ("runner: pivot_root into /x: Invalid argument"),
 // carried from the container to bld over a close-on-exec pipe that closes
@@ -25,7 +29,7 @@
 // status, and a pidfd lets bld kill it without a PID-reuse race.
 //
 // The container's directory is <root>/containers/<id>/ (locked while the
-// Container lives, see locked_dir.h):
+// Container lives, see locked_dir.h; StartIn's caller holds that lock):
 //   upper/ work/     overlayfs upper and work dirs; upper/ is the diff
 //   init/            the init layer (init_layer.h)
 //   rootfs/          the mount point of the root (seen only inside)
@@ -37,7 +41,9 @@
 
 #include <sys/types.h>
 
+#include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,9 +76,52 @@ struct RunConfig {
   NetworkMode network = NetworkMode::kHost;
 };
 
+// A host directory mounted into the container: a volume's _data or a host
+// path (`-v /host:/ctr`).
+struct BindMount {
+  std::string source;  // absolute host path, an existing directory or file
+  std::string target;  // absolute path in the container, created if missing
+  bool read_only = false;
+  // Fill `source`, when it is an empty directory, with what the image has at
+  // `target` (owners, modes and times kept), as Docker fills a new volume.
+  bool copy_up = false;
+};
+
+// The command's stdin, stdout and stderr when the caller provides them (bld
+// run: pipes to the monitor, or a terminal). Without them a container reads
+// /dev/null and writes stdout and stderr into one pipe that Wait reads.
+struct StdioFds {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+  // Instead of in, out and err: a pseudo-terminal made inside the container
+  // (terminal.h) is the command's stdio and controlling terminal, and its
+  // master is sent over this unix socket (ReceiveFd).
+  int console_socket = -1;
+};
+
 struct ContainerSpec {
   std::vector<std::string> lowerdirs;  // snapshots, top first (Snapshotter::Prepare)
   RunConfig run;
+  // With NetworkMode::kJoin: the namespace to join (OpenNetworkNamespace).
+  int join_network_fd = -1;
+  std::vector<BindMount> binds;
+  std::optional<StdioFds> stdio;
+  // cgroup.procs files the process adds itself to before anything else
+  // (cgroups.h), so that everything it starts is limited too.
+  std::vector<std::string> cgroup_procs;
+};
+
+// The container could not start its command. exit_code() is what `docker
+// run` returns for it: 127 when the command is not found, 126 when it cannot
+// be executed, 125 when the setup failed before.
+class StartError : public Error {
+ public:
+  StartError(std::string message, int exit_code) : Error(std::move(message)), exit_code_(exit_code) {}
+  int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
 };
 
 struct ExitStatus {
@@ -84,6 +133,25 @@ struct ExitStatus {
   std::string Describe() const;
 };
 
+// The last steps of every container process, shared by the container's
+// PID 1 and `bld exec` (container_exec.h), after the process is in the
+// container's namespaces and root: resolve the user in the image, complete
+// the environment, create the working directory, drop to Docker's
+// capabilities and the user, chdir, and exec. The parent-death signal is
+// checked against `error_fd` (the setup error pipe) just before the exec.
+[[noreturn]] void ExecCommand(const RunConfig& run, int error_fd);
+
+// Makes `stdio` the process's fds 0, 1 and 2 (the caller has moved them
+// above 2 first), or the pty it opens in the current root for a console
+// socket; every other descriptor is closed at exec.
+void ConnectStdio(const StdioFds& stdio);
+
+// Writes what `e` says about a failed setup to the setup error pipe, with the
+// exit code docker gives it; ThrowSetupError, on the other end, throws it as
+// a StartError.
+void ReportSetupError(int error_fd, const std::exception& e);
+[[noreturn]] void ThrowSetupError(const std::string& message);
+
 class Container {
  public:
   // Creates the container's directory under `containers_dir`, with its init
@@ -92,14 +160,33 @@ class Container {
   // setup inside the container are thrown by Wait.
   static std::unique_ptr<Container> Start(const std::string& containers_dir, const ContainerSpec& spec);
 
+  // Starts spec.run in a new container in `dir` (an existing, empty
+  // directory named `id`, which the caller created, locks and keeps: the
+  // destructor does not remove it).
+  static std::unique_ptr<Container> StartIn(const std::string& dir, const std::string& id, const ContainerSpec& spec);
+
   // Kills the container if it still runs, waits for it, and removes its
-  // directory.
+  // directory if Start made it.
   ~Container();
   Container(const Container&) = delete;
   Container& operator=(const Container&) = delete;
 
-  const std::string& id() const { return dir_.name(); }
-  std::string upper_dir() const { return dir_.path() + "/upper"; }
+  const std::string& id() const { return id_; }
+  std::string upper_dir() const { return path_ + "/upper"; }
+  // PID 1 of the container, as the host sees it, and a pidfd of it.
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+
+  // Returns once the command was exec'd; throws StartError with what failed
+  // in the setup otherwise. Wait needs no call to this first.
+  void AwaitExec();
+
+  // Waits (without reading output: with StdioFds there is none to read) for
+  // PID 1 to end and returns how it ended. Call once, instead of Wait.
+  ExitStatus WaitExit();
+
+  // Sends `signal` to PID 1.
+  void Signal(int signal);
 
   // Passes the container's output (stdout and stderr, one stream, in the
   // order written) to `output` until its PID 1 has exited and everything
@@ -113,11 +200,15 @@ class Container {
   void Kill();
 
  private:
-  explicit Container(LockedDir dir) : dir_(std::move(dir)) {}
+  Container(std::optional<LockedDir> owned_dir, std::string path, std::string id)
+      : owned_dir_(std::move(owned_dir)), path_(std::move(path)), id_(std::move(id)) {}
+  static std::unique_ptr<Container> Launch(std::unique_ptr<Container> container, const ContainerSpec& spec);
   // Reaps PID 1 (blocking) and returns its wait status.
   int Reap();
 
-  LockedDir dir_;
+  std::optional<LockedDir> owned_dir_;  // set when Start made the directory
+  std::string path_;
+  std::string id_;
   pid_t pid_ = -1;
   UniqueFd pidfd_;
   UniqueFd output_;       // read end of the stdout/stderr pipe

@@ -35,9 +35,7 @@ void OnSignal(int signal) {
 
 void CreatePipeOnce() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    CheckSys(::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK), "create the interrupt pipe");
-  });
+  std::call_once(once, [] { CheckSys(::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK), "create the interrupt pipe"); });
 }
 
 std::string SignalName(int signal) {

@@ -1,12 +1,12 @@
 #include "runner/network.h"
 
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cstring>
-
-#include "runner/system_call.h"
 
 namespace bld::runner {
 
@@ -21,5 +21,14 @@ void BringUpLoopback() {
   request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
   CheckSys(::ioctl(socket.get(), SIOCSIFFLAGS, &request), "bring up lo");
 }
+
+UniqueFd OpenNetworkNamespace(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw RunnerSysError("open the network namespace " + path);
+  return fd;
+}
+
+void JoinNetworkNamespace(int ns_fd) { CheckSys(::setns(ns_fd, CLONE_NEWNET), "join a network namespace"); }
 
 }  // namespace bld::runner

@@ -43,7 +43,8 @@ RelativeLayers MakeRelative(const OverlayLayers& layers) {
   int err = errno;
   // overlayfs explains an EINVAL (a bad path, a workdir inside the upperdir,
   // a feature this kernel lacks) only in the kernel log.
-  throw Error("runner: " + what + ": " + std::strerror(err) + (err == EINVAL ? " (the kernel log, dmesg, says why)" : ""));
+  throw Error("runner: " + what + ": " + std::strerror(err) +
+              (err == EINVAL ? " (the kernel log, dmesg, says why)" : ""));
 }
 
 // Returns false, having done nothing, when the kernel does not know
@@ -89,7 +90,8 @@ void MountWithMountCall(const RelativeLayers& layers, const std::string& target)
     throw Error("runner: the overlay options for " + std::to_string(layers.lowerdirs.size()) + " layers take " +
                 std::to_string(options.size()) + " bytes, more than the " + std::to_string(limit) +
                 " that mount(2) accepts; Linux 6.8 or later mounts any number of layers");
-  if (::mount("overlay", target.c_str(), "overlay", 0, options.c_str()) != 0) FailMount("mount the overlay at " + target);
+  if (::mount("overlay", target.c_str(), "overlay", 0, options.c_str()) != 0)
+    FailMount("mount the overlay at " + target);
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "runner/step_runner.h"
 
+#include <filesystem>
+#include <set>
+
+#include "runner/container_state.h"
 #include "runner/interrupt.h"
 #include "runner/locked_dir.h"
 #include "runner/upper_dir_layer.h"
@@ -26,7 +30,19 @@ StepResult RunStep(store::Store& store, const StepSpec& spec, const OutputLines:
 }
 
 std::vector<std::string> RemoveAbandonedRunnerDirs(store::Store& store) {
-  std::vector<std::string> removed = RemoveAbandonedDirs(store.containers_dir(), "");
+  // A `bld run` container keeps its directory after it ends, unlocked, until
+  // `bld rm`: each directory without a record is tried on its own (a full
+  // name is a prefix of that name only).
+  std::set<std::string> kept;
+  for (const ContainerRecord& record : ListRecords(store)) kept.insert(record.id);
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(store.containers_dir(), ec)) {
+    std::string name = entry.path().filename().string();
+    if (kept.count(name)) continue;
+    std::vector<std::string> gone = RemoveAbandonedDirs(store.containers_dir(), name);
+    removed.insert(removed.end(), gone.begin(), gone.end());
+  }
   std::vector<std::string> unpacks = Snapshotter(store).RemoveAbandonedUnpacks();
   removed.insert(removed.end(), unpacks.begin(), unpacks.end());
   return removed;

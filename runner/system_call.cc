@@ -1,7 +1,9 @@
 #include "runner/system_call.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 namespace bld::runner {
 
@@ -10,6 +12,23 @@ namespace {
 // multiple on the stack reads most of them in one call.
 constexpr size_t kReadChunkSize = 16 * 1024;
 }  // namespace
+
+std::string ReadUntilClosed(int fd) {
+  std::string data;
+  char buffer[PIPE_BUF];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) data.append(buffer, static_cast<size_t>(n));
+  return data;
+}
+
+int WaitForPid(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw RunnerSysError("wait for process " + std::to_string(pid));
+  }
+  return status;
+}
 
 void WriteAll(int fd, std::string_view data, std::string_view what) {
   while (!data.empty()) {

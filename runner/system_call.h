@@ -10,6 +10,7 @@
 // keep no state.
 #pragma once
 
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,6 +63,13 @@ inline long CheckSys(long rc, std::string_view what) {
 
 // Writes all of `data`, retrying short writes and EINTR.
 void WriteAll(int fd, std::string_view data, std::string_view what);
+
+// Everything a pipe delivers until its writers close it (an error message a
+// child sends before it exits); read errors end the data.
+std::string ReadUntilClosed(int fd);
+
+// waitpid(pid) retried on EINTR; the wait status.
+int WaitForPid(pid_t pid);
 
 // Writes `content` to a new file `path` (replacing one that exists) with
 // `mode`, whatever the process umask.

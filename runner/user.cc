@@ -140,8 +140,7 @@ ExecUser ResolveUser(std::string_view spec, const std::optional<std::string>& pa
         return user;
       }
     }
-    if (!gid_arg)
-      throw Error("unable to find group " + std::string(group_arg) + ": no matching entries in group file");
+    if (!gid_arg) throw Error("unable to find group " + std::string(group_arg) + ": no matching entries in group file");
     user.gid = static_cast<gid_t>(CheckRange(*gid_arg));
     return user;
   }

@@ -10,9 +10,9 @@ BUILD_PKGS=(cmake ninja-build g++ pkg-config
 # What the tests and the demo run: the busybox base image is made from
 # busybox-static; the rest are the real peers the interop tests talk to
 # (the registry server, skopeo, podman, umoci, runc) and the tools their
-# setups use (htpasswd from apache2-utils, tar with zstd).
+# setups use (htpasswd from apache2-utils, tar with zstd, pgrep from procps).
 TEST_PKGS=(busybox-static docker-registry skopeo podman umoci runc apache2-utils zstd
-  golang-github-containers-common)
+  golang-github-containers-common procps)
 
 want=("${BUILD_PKGS[@]}")
 case "${1:-build}" in

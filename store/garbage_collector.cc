@@ -115,8 +115,19 @@ uint64_t PruneReport::reclaimed_bytes() const {
   return total;
 }
 
-std::set<Digest> LiveBlobs(const Store& store) {
+std::set<Digest> LiveBlobs(const Store& store, const std::vector<Descriptor>& images_in_use) {
   std::set<Digest> live;
+  for (const Descriptor& image : images_in_use) {
+    std::vector<Descriptor> closure;
+    try {
+      closure = store.Closure(image);
+    } catch (const Error& e) {
+      throw Error("cannot tell which blobs the image " + image.digest.str() +
+                  " (used by a container) needs, so nothing may be removed: " + e.what() +
+                  " (`bld check` lists what is damaged)");
+    }
+    for (const Descriptor& d : closure) live.insert(d.digest);
+  }
   for (const auto& [name, descriptor] : store.ListRefs()) {
     std::vector<Descriptor> closure;
     try {
@@ -146,11 +157,12 @@ std::set<Digest> LiveBlobs(const Store& store) {
   return live;
 }
 
-PruneReport Prune(Store& store, const GcLock& lock, const std::set<Digest>& snapshots_in_use) {
+PruneReport Prune(Store& store, const GcLock& lock, const std::set<Digest>& snapshots_in_use,
+                  const std::vector<Descriptor>& images_in_use) {
   if (lock.mode() != GcLock::Mode::kExclusive)
     throw Error("prune: the store lock must be held exclusively while blobs are removed");
   PruneReport report;
-  std::set<Digest> live = LiveBlobs(store);
+  std::set<Digest> live = LiveBlobs(store, images_in_use);
 
   std::vector<BlobInfo> dead;
   for (const Digest& d : store.blobs().List()) {

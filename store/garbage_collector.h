@@ -77,12 +77,15 @@ struct PruneReport {
   uint64_t reclaimed_bytes() const;
 };
 
-// The blobs prune keeps: the closure of every ref and the layers of every
-// build cache record. Throws when a ref's manifest is missing or malformed:
-// then what that image needs is unknown, and nothing may be removed.
-std::set<Digest> LiveBlobs(const Store& store);
+// The blobs prune keeps: the closure of every ref and of every image in
+// `images_in_use` (manifests other modules still need without a ref, like a
+// container's image after `bld rmi`), and the layers of every build cache
+// record. Throws when a ref's manifest is missing or malformed: then what
+// that image needs is unknown, and nothing may be removed.
+std::set<Digest> LiveBlobs(const Store& store, const std::vector<Descriptor>& images_in_use = {});
 
 // Removes what is dead (see the top of this file). `lock` must be exclusive.
-PruneReport Prune(Store& store, const GcLock& lock, const std::set<Digest>& snapshots_in_use);
+PruneReport Prune(Store& store, const GcLock& lock, const std::set<Digest>& snapshots_in_use,
+                  const std::vector<Descriptor>& images_in_use = {});
 
 }  // namespace bld::store

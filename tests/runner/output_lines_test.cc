@@ -8,8 +8,7 @@ namespace {
 struct Collected {
   std::vector<std::string> lines;
   OutputLines output;
-  explicit Collected(size_t tail = 100)
-      : output([this](std::string_view line) { lines.emplace_back(line); }, tail) {}
+  explicit Collected(size_t tail = 100) : output([this](std::string_view line) { lines.emplace_back(line); }, tail) {}
 };
 
 TEST_CASE("lines are delivered as soon as their newline arrives, across chunks") {

@@ -138,7 +138,8 @@ TEST_CASE("a snapshot renamed into place but not recorded is recorded by the nex
   RunnerFixture fixture;
   Snapshotter snapshotter(fixture.store());
   snapshotter.Prepare({fixture.base()});
-  fixture.store().meta().Write([&](store::WriteTxn& txn) { txn.Del(store::Table::kSnapshots, fixture.base().diff_id.str()); });
+  fixture.store().meta().Write(
+      [&](store::WriteTxn& txn) { txn.Del(store::Table::kSnapshots, fixture.base().diff_id.str()); });
   snapshotter.Prepare({fixture.base()});
   CHECK(fixture.store().meta().Read([&](store::ReadTxn& txn) {
     return txn.Get(store::Table::kSnapshots, fixture.base().diff_id.str()).has_value();

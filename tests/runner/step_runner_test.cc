@@ -38,8 +38,8 @@ TEST_CASE("a RUN that adds, changes and deletes files and replaces a directory m
   REQUIRE(run.result.status.ok());
   REQUIRE(run.result.layer);
   CHECK(LayerEntryNames(fixture.store(), run.result.layer->digest) ==
-        std::set<std::string>{"data", "data/.wh.remove", "data/added", "data/change", "replace",
-                              "replace/.wh..wh..opq", "replace/new"});
+        std::set<std::string>{"data", "data/.wh.remove", "data/added", "data/change", "replace", "replace/.wh..wh..opq",
+                              "replace/new"});
 }
 
 TEST_CASE("the base layer plus a RUN's layer unpack to the tree the command made") {
@@ -157,7 +157,8 @@ TEST_CASE("network none has only lo, and it is up") {
   RunnerFixture fixture;
   RunConfig config;
   config.network = NetworkMode::kNone;
-  RunnerFixture::Run run = fixture.Sh("ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W2 127.0.0.1 >/dev/null && echo ping", config);
+  RunnerFixture::Run run = fixture.Sh(
+      "ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W2 127.0.0.1 >/dev/null && echo ping", config);
   // IFF_UP | IFF_LOOPBACK.
   CHECK(run.output == "lo\n0x9\nping\n");
 }
@@ -250,8 +251,9 @@ TEST_CASE("env is the config's, with Docker's default PATH and the user's HOME a
   RunConfig config;
   config.env = {"FOO=bar baz"};
   RunnerFixture::Run run = fixture.Sh("echo \"$FOO|$PATH|$HOME\"; env | sort | cut -d= -f1 | tr '\\n' ' '", config);
-  CHECK(run.output == "bar baz|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|/root\n"
-                      "FOO HOME PATH PWD SHLVL \n");
+  CHECK(run.output ==
+        "bar baz|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|/root\n"
+        "FOO HOME PATH PWD SHLVL \n");
 }
 
 TEST_CASE("an image's PATH replaces the default and is used to find the command") {

@@ -20,9 +20,7 @@ const std::string kGroup =
 
 ExecUser Resolve(std::string_view spec) { return ResolveUser(spec, kPasswd, kGroup); }
 
-TEST_CASE("an empty user is root with root's home") {
-  CHECK(Resolve("") == ExecUser{0, 0, {}, "/root"});
-}
+TEST_CASE("an empty user is root with root's home") { CHECK(Resolve("") == ExecUser{0, 0, {}, "/root"}); }
 
 TEST_CASE("a user name gives the passwd entry and every group listing the name") {
   CHECK(Resolve("app") == ExecUser{1000, 1000, {1001, 1002}, "/home/app"});
