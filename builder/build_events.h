@@ -12,13 +12,14 @@ namespace bld::builder {
 
 struct BuildEvent {
   enum class Type {
-    kStepStarted,  // a step begins (name set)
-    kStepCached,   // a step was a cache hit
-    kStepOutput,   // one line of a RUN's output (text)
-    kStepDone,     // a step finished (elapsed_s)
-    kStepError,    // a step failed (text: the error)
-    kExplain,      // why a step missed the cache (text)
-    kWarning,      // a Dockerfile warning (text)
+    kStepStarted,    // a step begins (name set)
+    kStepCached,     // a step was a cache hit
+    kStepOutput,     // one line of a RUN's output (text)
+    kStepDone,       // a step finished (elapsed_s)
+    kStepError,      // a step failed (text: the error)
+    kExplain,        // why a step missed the cache (text)
+    kWarning,        // a Dockerfile warning (text)
+    kStepCancelled,  // a step stopped because another failed (elapsed_s)
   };
   Type type;
   int vertex = 0;         // BuildKit's #N: one number per step, in start order

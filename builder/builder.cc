@@ -27,6 +27,7 @@
 #include "registry/image_lookup.h"
 #include "registry/puller.h"
 #include "registry/reference.h"
+#include "runner/interrupt.h"
 #include "runner/step_runner.h"
 #include "store/digest.h"
 #include "store/error.h"
@@ -173,7 +174,12 @@ struct StageResult {
 class BuildRun {
  public:
   BuildRun(store::Store& store, const BuildOptions& options, const EventSink& events)
-      : store_(store), options_(options), events_(events), stat_cache_(store.meta()), cache_(store) {}
+      : store_(store), options_(options), events_(events), stat_cache_(store.meta()), cache_(store) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw SysError("cannot create a pipe for the build");
+    cancel_read_ = runner::UniqueFd(fds[0]);
+    cancel_write_ = runner::UniqueFd(fds[1]);
+  }
 
   BuildResult Run() {
     LoadContextAndDockerfile();
@@ -265,7 +271,12 @@ class BuildRun {
           results_[s.index] = std::move(r);
         } catch (...) {
           std::lock_guard lock(mu_);
-          if (!first_error_) first_error_ = std::current_exception();
+          if (!first_error_) {
+            first_error_ = std::current_exception();
+            // Stops the RUN steps other stages are in the middle of.
+            char byte = 1;
+            [[maybe_unused]] ssize_t n = ::write(cancel_write_.get(), &byte, 1);
+          }
           failed_ = true;
         }
         done_.notify_all();
@@ -474,6 +485,15 @@ class BuildRun {
     } catch (const parser::ParseError& e) {
       Emit({BuildEvent::Type::kStepError, vertex, name, e.what(), elapsed(), s.index});
       throw;
+    } catch (const runner::Interrupted& e) {
+      // Ctrl-C and the cancellation of a step are not failures of the step:
+      // the cli exits 130 for the one, and the other stage's error is the
+      // one reported for the other.
+      Emit({BuildEvent::Type::kStepError, vertex, name, e.what(), elapsed(), s.index});
+      throw;
+    } catch (const runner::Cancelled&) {
+      Emit({BuildEvent::Type::kStepCancelled, vertex, name, "", elapsed(), s.index});
+      throw;
     } catch (const std::exception& e) {
       Emit({BuildEvent::Type::kStepError, vertex, name, e.what(), elapsed(), s.index});
       FailAt(ins, Display(ins) + ": " + e.what());
@@ -550,6 +570,7 @@ class BuildRun {
         if (net == "none") spec.run.network = runner::NetworkMode::kNone;
         if (net == "host") spec.run.network = runner::NetworkMode::kHost;
         spec.layer_options = layer_options;
+        spec.cancel_fd = cancel_read_.get();
         runner::StepResult r = runner::RunStep(store_, spec, [&](std::string_view line) {
           Emit({BuildEvent::Type::kStepOutput, vertex, name, std::string(line),
                 std::chrono::duration<double>(Clock::now() - start).count(), s.index});
@@ -647,6 +668,8 @@ class BuildRun {
   std::map<std::string, store::Descriptor> pulled_;  // by "<ref> <platform>"
   std::vector<std::optional<StageResult>> results_;
   std::exception_ptr first_error_;
+  // Readable from the first failure on (runner::StepSpec::cancel_fd).
+  runner::UniqueFd cancel_read_, cancel_write_;
   std::atomic<bool> failed_{false};
   std::atomic<int> vertex_counter_{0};
   std::atomic<int> steps_{0}, cached_{0}, executed_{0};

@@ -7,8 +7,9 @@
 // and manifest -> point every tag at it (refs last).
 //
 // Stages that do not depend on each other run in parallel, one thread each,
-// at most `parallelism` at a time; the first failure stops the others at
-// their next step and is the one reported.
+// at most `parallelism` at a time; the first failure stops the others (a
+// RUN in progress is killed, other steps stop before the next one) and is
+// the one reported.
 //
 // Thread-safety: one Build call per Builder at a time; the store may be
 // shared with other builds and processes.

@@ -29,6 +29,7 @@ class PlainRenderer : public ProgressRenderer {
       case Type::kStepError: std::fprintf(stderr, "#%d ERROR: %s\n", e.vertex, e.text.c_str()); break;
       case Type::kExplain: std::fprintf(stderr, "#%d cache miss: %s\n", e.vertex, e.text.c_str()); break;
       case Type::kWarning: std::fprintf(stderr, "WARNING: %s\n", e.text.c_str()); break;
+      case Type::kStepCancelled: std::fprintf(stderr, "#%d CANCELED\n", e.vertex); break;
     }
     std::fflush(stderr);
   }
@@ -44,10 +45,11 @@ class QuietRenderer : public ProgressRenderer {
 class JsonRenderer : public ProgressRenderer {
  public:
   void OnEvent(const BuildEvent& e) override {
-    static const char* const kNames[] = {"started", "cached", "output", "done", "error", "explain", "warning"};
+    static const char* const kNames[] = {"started", "cached", "output", "done", "error", "explain", "warning", "cancelled"};
     nlohmann::json j = {{"event", kNames[static_cast<int>(e.type)]}, {"vertex", e.vertex}, {"name", e.name}};
     if (!e.text.empty()) j["text"] = e.text;
-    if (e.type == Type::kStepOutput || e.type == Type::kStepDone || e.type == Type::kStepError)
+    if (e.type == Type::kStepOutput || e.type == Type::kStepDone || e.type == Type::kStepError ||
+        e.type == Type::kStepCancelled)
       j["elapsed"] = e.elapsed_s;
     if (e.stage >= 0) j["stage"] = e.stage;
     std::fprintf(stderr, "%s\n", j.dump().c_str());
@@ -82,6 +84,10 @@ class TtyRenderer : public ProgressRenderer {
         break;
       case Type::kStepError:
         s.state = "ERROR";
+        s.elapsed = e.elapsed_s;
+        break;
+      case Type::kStepCancelled:
+        s.state = "CANCELED";
         s.elapsed = e.elapsed_s;
         break;
       case Type::kExplain: s.explain = e.text; break;
@@ -123,7 +129,7 @@ class TtyRenderer : public ProgressRenderer {
     ++lines;
     for (const auto& [v, s] : steps_) {
       std::string right = s.state == "running" ? "" : s.state == "CACHED" ? "CACHED" : s.state;
-      if (s.state == "DONE" || s.state == "ERROR") {
+      if (s.state == "DONE" || s.state == "ERROR" || s.state == "CANCELED") {
         char buf[32];
         std::snprintf(buf, sizeof buf, " %.1fs", s.elapsed);
         right += buf;

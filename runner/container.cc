@@ -453,15 +453,16 @@ int Container::Reap() {
   return status;
 }
 
-ExitStatus Container::Wait(OutputLines& output) {
+ExitStatus Container::Wait(OutputLines& output, int cancel_fd) {
   std::string setup_error;
   bool exited = false;
   int interrupted = 0;
+  bool cancelled = false;
   char buffer[kOutputChunkSize];
   while (output_ || setup_error_ || !exited) {
-    enum Source { kOutput, kSetupError, kExit, kInterrupt };
-    pollfd fds[4];
-    Source sources[4];
+    enum Source { kOutput, kSetupError, kExit, kInterrupt, kCancel };
+    pollfd fds[5];
+    Source sources[5];
     nfds_t count = 0;
     auto watch = [&](int fd, Source source) {
       fds[count] = {fd, POLLIN, 0};
@@ -471,6 +472,7 @@ ExitStatus Container::Wait(OutputLines& output) {
     if (setup_error_) watch(setup_error_.get(), kSetupError);
     if (!exited) watch(pidfd_.get(), kExit);
     if (!interrupted) watch(InterruptFd(), kInterrupt);
+    if (cancel_fd >= 0 && !cancelled) watch(cancel_fd, kCancel);
     if (::poll(fds, count, -1) < 0) {
       if (errno == EINTR) continue;
       throw RunnerSysError("wait for the container");
@@ -480,6 +482,10 @@ ExitStatus Container::Wait(OutputLines& output) {
       switch (sources[i]) {
         case kInterrupt:
           interrupted = InterruptSignal();
+          Kill();
+          break;
+        case kCancel:
+          cancelled = true;
           Kill();
           break;
         case kExit:
@@ -505,6 +511,7 @@ ExitStatus Container::Wait(OutputLines& output) {
   int status = Reap();
   output.Finish();
   if (interrupted) throw Interrupted(interrupted);
+  if (cancelled) throw Cancelled();
   if (!setup_error.empty()) ThrowSetupError(setup_error);
   if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
   return ExitStatus{WEXITSTATUS(status), 0};

@@ -193,8 +193,11 @@ class Container {
   // else in its PID namespace with it; returns how PID 1 ended. Throws
   // bld::Error if the setup inside failed (the exec included), and
   // Interrupted, after killing the container, if SIGINT or SIGTERM arrives
-  // (an InterruptScope must be alive for that). Call once.
-  ExitStatus Wait(OutputLines& output);
+  // (an InterruptScope must be alive for that). When `cancel_fd` (if not
+  // -1) becomes readable, the container is killed the same way and
+  // Cancelled is thrown: a build stops the RUN steps of its other stages
+  // at its first failure. Call once.
+  ExitStatus Wait(OutputLines& output, int cancel_fd = -1);
 
   // SIGKILL to PID 1, which takes the whole PID namespace with it.
   void Kill();

@@ -37,6 +37,13 @@ class Interrupted : public Error {
   int signal_;
 };
 
+// A step its caller stopped (Container::Wait's cancel descriptor): the build
+// failed elsewhere, and this step's container was killed and removed.
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error("cancelled: another step of the build failed") {}
+};
+
 class InterruptScope {
  public:
   InterruptScope();

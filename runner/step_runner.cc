@@ -20,7 +20,7 @@ StepResult RunStep(store::Store& store, const StepSpec& spec, const OutputLines:
   std::unique_ptr<Container> container = Container::Start(store.containers_dir(), container_spec);
   OutputLines output(on_line, spec.output_tail_lines);
   StepResult result;
-  result.status = container->Wait(output);
+  result.status = container->Wait(output, spec.cancel_fd);
   result.output_tail = output.Tail();
   if (result.status.ok()) result.layer = CommitUpperDir(store, container->upper_dir(), spec.layer_options);
   // A signal that came after the container ended was held back by the

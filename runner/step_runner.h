@@ -41,6 +41,9 @@ struct StepSpec {
   store::LayerWriteOptions layer_options;
   // Output lines kept for the error report of a failing step.
   size_t output_tail_lines = 10;
+  // Readable once the step should stop: RunStep then kills the container,
+  // cleans up as for an interrupt and throws Cancelled. -1: never.
+  int cancel_fd = -1;
 };
 
 struct StepResult {

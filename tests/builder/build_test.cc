@@ -226,6 +226,26 @@ TEST_CASE("independent stages run at the same time") {
   CHECK(done_before_both_started == 0);
 }
 
+TEST_CASE("the first failure kills the RUN another stage is running and is the error reported") {
+  Fixture f;
+  std::string df =
+      "FROM busybox AS slow\nRUN echo slow-started && sleep 3000 && echo slow-finished\n"
+      "FROM busybox AS broken\nRUN sleep 1; exit 7\n"
+      "FROM busybox\nCOPY --from=slow /etc/passwd /a\nCOPY --from=broken /etc/passwd /b\n";
+  builder::BuildOptions o;
+  o.parallelism = 2;
+  REQUIRE_THROWS_WITH(f.Build(df, o), Catch::Contains("exit code: 7") || Catch::Contains("exit code 7"));
+  bool slow_cancelled = false, slow_finished = false;
+  for (const auto& e : f.events) {
+    if (e.name.find("sleep 3000") == std::string::npos) continue;
+    if (e.type == builder::BuildEvent::Type::kStepCancelled) slow_cancelled = true;
+    if (e.type == builder::BuildEvent::Type::kStepOutput && e.text == "slow-finished") slow_finished = true;
+  }
+  CHECK(slow_cancelled);
+  CHECK_FALSE(slow_finished);
+  CHECK(std::filesystem::is_empty(f.store->containers_dir()));
+}
+
 TEST_CASE("a build of a target stage builds only the stages it needs") {
   Fixture f;
   builder::BuildOptions o;
