@@ -1,8 +1,13 @@
 // `bld build` through the real binary: progress output, exit codes, stdin
 // inputs and the cache across processes.
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "registry/image_lookup.h"
@@ -134,4 +139,33 @@ TEST_CASE("an invalid tag is refused before building") {
   auto r = env.Build({"-t", "Bad:Name:x", env.context.path()});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("invalid reference format"));
+}
+
+TEST_CASE("Ctrl-C during a RUN stops the build with exit code 130 and leaves no container") {
+  Env env;
+  WriteFile(env.context / "Dockerfile", "FROM busybox\nRUN echo run-started && sleep 3000\n");
+  std::string log = env.context / "progress.log";
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, STDERR_FILENO);
+    execl(BLD_BINARY, BLD_BINARY, "--root", env.root.path().c_str(), "build", "--progress", "plain",
+          env.context.path().c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Interrupt once the RUN has printed, as a user would.
+  bool started = false;
+  for (int i = 0; i < 1000 && !started; ++i) {
+    started = bld::testing::ReadFile(log).find("run-started") != std::string::npos;
+    if (!started) usleep(20 * 1000);
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(started);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK_THAT(bld::testing::ReadFile(log), Catch::Contains("build interrupted"));
+  CHECK(std::filesystem::is_empty(env.root / "containers"));
 }
