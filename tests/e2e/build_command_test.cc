@@ -145,6 +145,7 @@ TEST_CASE("Ctrl-C during a RUN stops the build with exit code 130 and leaves no 
   Env env;
   WriteFile(env.context / "Dockerfile", "FROM busybox\nRUN echo run-started && sleep 3000\n");
   std::string log = env.context / "progress.log";
+  WriteFile(log, "");  // read below before the child may have opened it
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
