@@ -23,6 +23,7 @@
 
 #include "store/error.h"
 #include "store/quote.h"
+#include "store/unique_fd.h"
 
 namespace bld::store {
 
@@ -54,29 +55,6 @@ constexpr mode_t kImplicitDirMode = 0755;
 // applied, so that a read-only directory in the layer can still be filled.
 constexpr mode_t kDirModeWhileApplying = 0700;
 constexpr mode_t kPermissionBits = 07777;
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      if (fd_ >= 0) close(fd_);
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 // Makes the calling thread's character set UTF-8 for the object's lifetime.
 // libarchive converts PAX names between UTF-8 and the locale's charset: under

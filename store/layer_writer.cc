@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "store/error.h"
+#include "store/unique_fd.h"
 
 namespace bld::store {
 
@@ -44,29 +45,6 @@ constexpr std::string_view kOverlayOpaqueXattr = "trusted.overlay.opaque";
 // in a lower layer (metacopy=on): the upper dir alone is then not the diff.
 constexpr std::string_view kOverlayRedirectXattr = "trusted.overlay.redirect";
 constexpr std::string_view kOverlayMetacopyXattr = "trusted.overlay.metacopy";
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      if (fd_ >= 0) close(fd_);
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 // Makes the calling thread's character set UTF-8 for the object's lifetime.
 // libarchive converts PAX names between UTF-8 and the locale's charset: under
