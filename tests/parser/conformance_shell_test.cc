@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "parser/shell_lexer.h"
+#include "parser/utf8.h"
 
 namespace bld::parser {
 namespace {
@@ -56,24 +57,6 @@ std::vector<std::string> Split(std::string_view s, char separator) {
   return parts;
 }
 
-void AppendUtf8(std::string& out, char32_t r) {
-  if (r < 0x80) {
-    out += static_cast<char>(r);
-  } else if (r < 0x800) {
-    out += static_cast<char>(0xC0 | r >> 6);
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else if (r < 0x10000) {
-    out += static_cast<char>(0xE0 | r >> 12);
-    out += static_cast<char>(0x80 | (r >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | r >> 18);
-    out += static_cast<char>(0x80 | (r >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (r >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  }
-}
-
 // The JSON this file's cells hold: strings, arrays of strings and objects of
 // strings. Throws std::runtime_error on anything else.
 class JsonCell {
@@ -105,7 +88,7 @@ class JsonCell {
             Expect('u');
             r = 0x10000 + ((r - 0xD800) << 10) + (Hex4() - 0xDC00);
           }
-          AppendUtf8(out, r);
+          utf8::AppendRune(out, r);
           break;
         }
         default: throw std::runtime_error(std::string("bad JSON escape \\") + e);
