@@ -13,6 +13,7 @@
 #include <system_error>
 #include <utility>
 
+#include "store/archive_handles.h"
 #include "store/error.h"
 
 namespace bld::store {
@@ -47,9 +48,6 @@ class Fd {
   int fd_;
 };
 
-struct DirCloser {
-  void operator()(DIR* dir) const { ::closedir(dir); }
-};
 using DirHandle = std::unique_ptr<DIR, DirCloser>;
 
 void CreateDirectories(const std::string& path) {

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/archive_handles.h"
 #include "store/error.h"
 
 namespace bld::store {
@@ -75,9 +76,6 @@ struct ZstdCCtxDeleter {
 };
 struct ZstdDCtxDeleter {
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
-};
-struct ArchiveReadDeleter {
-  void operator()(archive* a) const { archive_read_free(a); }
 };
 
 }  // namespace

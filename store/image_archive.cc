@@ -15,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "store/archive_handles.h"
 #include "store/error.h"
 #include "store/image.h"
 #include "store/quote.h"
@@ -112,16 +113,6 @@ std::string LayerMediaType(Compression compression, const std::string& what) {
 
 // ---------------------------------------------------------------------------
 // Writing
-
-struct ArchiveWriteDeleter {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
-struct ArchiveReadDeleter {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-struct EntryDeleter {
-  void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
 
 class TarWriter {
  public:

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/archive_handles.h"
 #include "store/error.h"
 
 namespace bld::store {
@@ -17,10 +18,6 @@ namespace {
 
 // How much decompressed tar is handed to libarchive at a time.
 constexpr size_t kReadBlockSize = 1 << 20;
-
-struct ArchiveReadDeleter {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
 
 // The decompressed tarball on its way to libarchive: every byte libarchive
 // reads is hashed (the diffID) and compressed into the layer blob, so the

@@ -19,6 +19,7 @@
 #include <set>
 #include <utility>
 
+#include "store/archive_handles.h"
 #include "store/error.h"
 #include "store/unique_fd.h"
 
@@ -47,37 +48,6 @@ constexpr std::string_view kOverlayRedirectXattr = "trusted.overlay.redirect";
 constexpr std::string_view kOverlayMetacopyXattr = "trusted.overlay.metacopy";
 
 // Makes the calling thread's character set UTF-8 for the object's lifetime.
-// libarchive converts PAX names between UTF-8 and the locale's charset: under
-// UTF-8 that is the identity, so names keep their bytes (and a layer its
-// digest) whatever locale the process runs in; names that are not UTF-8 are
-// kept as bytes too, marked hdrcharset=BINARY.
-class ScopedUtf8Ctype {
- public:
-  ScopedUtf8Ctype() : locale_(newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr))) {
-    if (!locale_) throw SysError("cannot load the C.UTF-8 locale for tar names");
-    previous_ = uselocale(locale_);
-  }
-  ~ScopedUtf8Ctype() {
-    uselocale(previous_);
-    freelocale(locale_);
-  }
-  ScopedUtf8Ctype(const ScopedUtf8Ctype&) = delete;
-  ScopedUtf8Ctype& operator=(const ScopedUtf8Ctype&) = delete;
-
- private:
-  locale_t locale_;
-  locale_t previous_;
-};
-
-struct DirCloser {
-  void operator()(DIR* d) const { closedir(d); }
-};
-struct ArchiveWriteDeleter {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
-struct EntryDeleter {
-  void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
 
 using Xattrs = std::vector<std::pair<std::string, std::string>>;
 
