@@ -217,7 +217,7 @@ class BuildRun {
 
   void LoadContextAndDockerfile() {
     if (options_.context_tar_fd >= 0) {
-      std::string scratch = store_.root() + "/tmp/context-" + std::to_string(getpid()) + "-" +
+      std::string scratch = store_.tmp_dir() + "/context-" + std::to_string(getpid()) + "-" +
                             std::to_string(Clock::now().time_since_epoch().count());
       context_ = BuildContext::FromTar(options_.context_tar_fd, scratch);
     } else {
@@ -520,7 +520,7 @@ class BuildRun {
     req.chown = parser::ExpandFlag(ins, "chown", vars, df_.directives.escape);
     req.chmod = parser::ExpandFlag(ins, "chmod", vars, df_.directives.escape);
     req.checksum = parser::ExpandFlag(ins, "checksum", vars, df_.directives.escape);
-    req.scratch_dir = store_.root() + "/tmp";
+    req.scratch_dir = store_.tmp_dir();
     if (ins.keyword == Keyword::kCopy && ins.HasFlag("from")) {
       std::string from = ins.Flag("from");
       int stage = -1;

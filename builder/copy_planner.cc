@@ -81,8 +81,6 @@ struct CurlDeleter {
 // content digest and Last-Modified time (0 when the server gave none).
 std::shared_ptr<runner::UniqueFd> Download(const std::string& url, const std::string& scratch_dir,
                                            store::Digest* digest, int64_t* mtime) {
-  std::error_code ec;
-  std::filesystem::create_directories(scratch_dir, ec);
   std::string tmpl = scratch_dir + "/add-XXXXXX";
   int fd = mkstemp(tmpl.data());
   if (fd < 0) throw SysError("ADD " + url + ": cannot create a temporary file in " + scratch_dir);

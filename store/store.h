@@ -5,6 +5,7 @@
 //   <root>/ingest/              BlobStore's partial writes
 //   <root>/meta/                MetaStore (LMDB)
 //   <root>/snapshots/ containers/ volumes/   created here, owned by runner/
+//   <root>/tmp/                            created here, builds' scratch
 //
 // The invariant this class keeps: a ref is written only after every blob its
 // manifest reaches is present (write the ref last), so a ref never names an
@@ -60,6 +61,8 @@ class Store {
   std::string snapshots_dir() const { return root_ + "/snapshots"; }
   std::string containers_dir() const { return root_ + "/containers"; }
   std::string volumes_dir() const { return root_ + "/volumes"; }
+  // Builds' scratch space (a context read from stdin, ADD downloads).
+  std::string tmp_dir() const { return root_ + "/tmp"; }
 
   // Every descriptor reachable from `manifest` (an image manifest or index):
   // itself, child manifests, configs and layers, each once, each manifest
