@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 
 #include "builder/builder.h"
 #include "cli/commands.h"
@@ -117,23 +116,15 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   store::GcLock gc_lock = LockStoreShared(*store);
   std::unique_ptr<ProgressRenderer> progress = MakeProgressRenderer(f.quiet ? "quiet" : f.progress);
   runner::InterruptScope interrupts;
-  std::string dockerfile_text;
-  auto source_text = [&]() -> const std::string* {
-    if (o.dockerfile_text) return &*o.dockerfile_text;
-    std::string path = f.file.empty() ? f.context + "/Dockerfile" : f.file;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return nullptr;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    dockerfile_text = ss.str();
-    return &dockerfile_text;
-  };
+  // Loaded once: the builder builds from it and errors show its lines.
+  builder::BuildInput input = builder::LoadBuildInput(o, store->tmp_dir());
+  const std::string* source_text = &input.dockerfile_text;
   builder::BuildResult result;
   try {
-    result = builder::Build(*store, o, [&](const builder::BuildEvent& e) { progress->OnEvent(e); });
+    result = builder::Build(*store, o, input, [&](const builder::BuildEvent& e) { progress->OnEvent(e); });
   } catch (const parser::ParseError& e) {
     progress->Finish(false);
-    PrintParseError(e, source_text());
+    PrintParseError(e, source_text);
     return 1;
   } catch (const builder::BuildError& e) {
     progress->Finish(false);
@@ -142,7 +133,7 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
       for (const std::string& line : e.output_tail()) std::fprintf(stderr, " > %s\n", line.c_str());
       std::fprintf(stderr, "------\n");
     }
-    PrintLocatedError(e.where(), e.what(), source_text());
+    PrintLocatedError(e.where(), e.what(), source_text);
     return 1;
   } catch (const runner::Interrupted& e) {
     progress->Finish(false);
