@@ -250,7 +250,7 @@ int RunLoad(const CommandContext& ctx, const std::string& file) {
   Input input(file.empty() ? "-" : file);
   auto store = OpenStore(ctx);
   store::GcLock lock = LockStoreShared(*store);
-  store::LoadResult result = store::LoadImages(*store, input.Source());
+  store::LoadResult result = store::LoadImages(*store, input.Source(), file.empty() || file == "-" ? "stdin" : file);
   // Every name is checked before the first ref is written.
   std::vector<std::vector<std::string>> names;
   for (const store::LoadedImage& image : result.images) {
