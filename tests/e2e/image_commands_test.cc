@@ -1,6 +1,9 @@
 // The image commands through the real binary: import, images, tag, rmi,
 // inspect, history, save, load, prune and check, with docker's output.
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -8,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/digest.h"
@@ -31,6 +35,11 @@ using bld::testing::TempDir;
 using nlohmann::json;
 
 namespace {
+
+// How long the stale-ingest test waits, 10 ms at a time, for a spawned
+// import to create its ingest file: far longer than it takes on a loaded
+// machine, short of the test timeout.
+constexpr int kMaxIngestPolls = 6000;
 
 struct Fixture {
   TempDir dir;
@@ -474,6 +483,34 @@ TEST_CASE("bld import of a tar with absolute names makes them relative, as docke
 
 // ---------------------------------------------------------------------------
 // prune and check
+
+TEST_CASE("the next command after a killed import removes its partial write, so bld check is clean") {
+  Fixture f;
+  f.Import("base");
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = bld::testing::SpawnBld({"--root", f.root, "import", "-", "partial"}, fds[0]);
+  close(fds[0]);
+  std::string start = ReadFile(f.Tarball()).substr(0, 4096);
+  REQUIRE(write(fds[1], start.data(), start.size()) == static_cast<ssize_t>(start.size()));
+  // The import waits for the rest of its input with its ingest file open.
+  std::string ingest = f.root + "/ingest";
+  for (int polls = 0; fs::is_empty(ingest) && polls < kMaxIngestPolls; ++polls)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE_FALSE(fs::is_empty(ingest));
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  close(fds[1]);
+  ProcessResult r = f.Bld({"check"});
+  CHECK_THAT(r.out, Catch::Contains("note: 1 unfinished writes of commands that died are in ingest/"));
+
+  f.Import("base");
+  r = f.Bld({"check"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("store is consistent") && !Catch::Contains("unfinished writes"));
+  CHECK(fs::is_empty(ingest));
+}
 
 TEST_CASE("bld prune removes what no image uses and reports the space reclaimed") {
   Fixture f;
