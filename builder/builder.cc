@@ -450,6 +450,8 @@ class BuildRun {
       for (const auto& [k, v] : inputs.files) h.Add(k).Add(v);
       if (sources) h.Add(sources->from_key);
       if (ins.keyword == Keyword::kRun) h.Add(options_.network == runner::NetworkMode::kNone ? "net:none" : "net:host");
+      // Only when set: a layer's times depend on it, and keys without it stay as they were.
+      if (options_.source_date_epoch) h.Add("source-date-epoch").Add(std::to_string(*options_.source_date_epoch));
       std::string key = h.Finish();
 
       std::string identity = KeyHasher("explain")
