@@ -523,10 +523,9 @@ class Loader {
         archive_entry_size(entry) > static_cast<la_int64_t>(kMaxArchiveDocumentSize))
       throw too_big();
     std::string content;
-    std::vector<char> buffer(kCopyBufferSize);
-    while (size_t n = tar.ReadData(buffer.data(), buffer.size())) {
+    while (size_t n = tar.ReadData(buffer_.data(), buffer_.size())) {
       if (content.size() + n > kMaxArchiveDocumentSize) throw too_big();
-      content.append(buffer.data(), n);
+      content.append(buffer_.data(), n);
     }
     return content;
   }
@@ -566,8 +565,7 @@ class Loader {
       file.layer_error = e.what();
     }
     // The rest of the file: what a refused layer (a config, say) left unread.
-    std::vector<char> buffer(kCopyBufferSize);
-    while (content(buffer.data(), buffer.size()) > 0) {
+    while (content(buffer_.data(), buffer_.size()) > 0) {
     }
     try {
       file.blob = writer.Commit(expected);
@@ -788,6 +786,9 @@ class Loader {
   std::map<std::string, StoredFile> files_;
   std::map<std::string, std::string> links_;  // path -> target path
   std::map<Digest, StoredFile> by_digest_;
+  // One buffer for the whole archive: an archive of many small files would
+  // otherwise allocate and clear a fresh one per file.
+  std::vector<char> buffer_ = std::vector<char>(kCopyBufferSize);
 };
 
 }  // namespace
