@@ -195,7 +195,7 @@ bool LayerReader::Check(LayerEntry& e) {
   // an earlier entry made.
   auto check_parents = [&](const std::string& path) {
     for (size_t end = path.find('/'); end != std::string::npos; end = path.find('/', end + 1)) {
-      auto made = made_.find(path.substr(0, end));
+      auto made = made_.find(std::string_view(path).substr(0, end));
       if (made == made_.end() || made->second == LayerEntry::Kind::kDirectory) continue;
       if (made->second == LayerEntry::Kind::kSymlink)
         throw Error(what + " goes through " + QuoteName(made->first) + ", a symlink an earlier entry made");

@@ -48,6 +48,7 @@
 #include <archive_entry.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -121,7 +122,8 @@ class LayerReader {
   LayerEntry current_;
   std::string last_;  // the last entry read, for messages
   // What earlier entries made at each path: the rules look through it.
-  std::map<std::string, LayerEntry::Kind> made_;
+  // Transparent, so that prefixes of a path are looked up without copies.
+  std::map<std::string, LayerEntry::Kind, std::less<>> made_;
 };
 
 // Clean layer paths ("" is the root): "a/b" + "c" -> "a/b/c", and back.
