@@ -3,8 +3,6 @@
 // refused with bld::Error, never crash, hang, leak or trip a sanitizer, and
 // whatever it leaves in the store must pass `bld check`. Each input gets a
 // fresh store, removed after.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -13,26 +11,14 @@
 #include <filesystem>
 #include <string>
 
+#include "fuzz/scratch_dir.h"
 #include "store/error.h"
 #include "store/image_archive.h"
 #include "store/store.h"
 #include "store/store_check.h"
 
-namespace {
-
-const std::string& ScratchDir() {
-  static const std::string dir = [] {
-    std::string pattern = (std::filesystem::temp_directory_path() / "bld-load-fuzz-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) std::abort();
-    return pattern;
-  }();
-  return dir;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string root = ScratchDir() + "/store";
+  std::string root = FuzzScratchDir("bld-load-fuzz") + "/store";
   {
     std::unique_ptr<bld::store::Store> store = bld::store::Store::Open(root);
     size_t pos = 0;

@@ -5,8 +5,6 @@
 // rules (store/layer_reader.h): a layer verification refuses is refused by
 // the applier too. Inputs are raw streams, so the gzip, zstd, bzip2 and xz
 // readers are fuzzed on the way.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +13,7 @@
 #include <filesystem>
 #include <string>
 
+#include "fuzz/scratch_dir.h"
 #include "store/error.h"
 #include "store/layer_applier.h"
 #include "store/layer_reader.h"
@@ -31,17 +30,6 @@ bld::store::ByteSource Source(const uint8_t* data, size_t size) {
   };
 }
 
-// One scratch directory per process; each input is applied into a fresh
-// subdirectory, removed after.
-const std::string& ScratchDir() {
-  static const std::string dir = [] {
-    std::string pattern = (std::filesystem::temp_directory_path() / "bld-layer-fuzz-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) std::abort();
-    return pattern;
-  }();
-  return dir;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -51,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const bld::Error&) {
     verified = false;
   }
-  std::string target = ScratchDir() + "/root";
+  std::string target = FuzzScratchDir("bld-layer-fuzz") + "/root";
   std::filesystem::create_directory(target);
   bool applied = true;
   try {
