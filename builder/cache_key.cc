@@ -1,6 +1,7 @@
 #include "builder/cache_key.h"
 
 #include <cstdint>
+#include <string>
 
 namespace bld::builder {
 
@@ -32,6 +33,7 @@ std::string StepKey(const StepKeyInputs& in) {
   for (const auto& [k, v] : in.files) h.Add(k).Add(v);
   if (in.from_key) h.Add(*in.from_key);
   if (in.network) h.Add("net:" + *in.network);
+  if (in.source_date_epoch) h.Add("source-date-epoch").Add(std::to_string(*in.source_date_epoch));
   return h.Finish();
 }
 

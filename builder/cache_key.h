@@ -11,6 +11,7 @@
 // Thread-safety: pure functions; a KeyHasher belongs to one thread.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -59,6 +60,9 @@ struct StepKeyInputs {
   // RUN: the build's network mode, "host" or "none" (a RUN --network flag is
   // part of `instruction`).
   std::optional<std::string> network;
+  // SOURCE_DATE_EPOCH, when set: a layer's entry times and the history
+  // times depend on it. Absent, the key is what it was before it existed.
+  std::optional<int64_t> source_date_epoch;
 };
 
 std::string StepKey(const StepKeyInputs& inputs);

@@ -174,6 +174,7 @@ class StageBuilder {
       in.files = k.sources->hashes;
       in.from_key = k.sources->from_key;
     }
+    in.source_date_epoch = env_.options.source_date_epoch;
     k.key = StepKey(in);
     k.explain_inputs = {in.parent, in.instruction, in.args, in.files, ""};
     return k;

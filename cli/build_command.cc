@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/error_report.h"
 #include "cli/progress.h"
+#include "cli/source_date_epoch.h"
 #include "cli/store_lock.h"
 #include "registry/image_lookup.h"
 #include "runner/interrupt.h"
@@ -94,12 +95,7 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   } else if (f.compression != "gzip") {
     throw Error("--compression " + f.compression + ": use gzip, zstd or none");
   }
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
-    char* end = nullptr;
-    long long v = std::strtoll(epoch, &end, 10);
-    if (*end != '\0' || v < 0) throw Error(std::string("SOURCE_DATE_EPOCH=") + epoch + " is not a number of seconds");
-    o.source_date_epoch = v;
-  }
+  o.source_date_epoch = SourceDateEpoch(o.build_args);
   if (f.file == "-" && f.context == "-") throw Error("the Dockerfile and the context cannot both come from stdin");
   if (f.file == "-") {
     o.dockerfile_text = std::string(std::istreambuf_iterator<char>(std::cin), {});

@@ -99,6 +99,7 @@ RegistryError MakeRegistryError(std::string_view action, std::string_view regist
                      " answered " + std::to_string(response.status);
   if (std::string_view phrase = StatusText(response.status); !phrase.empty()) text += " " + std::string(phrase);
   if (!repository.empty()) text += " for repository " + std::string(repository);
+  if (response.attempts > 1) text += " (after " + std::to_string(response.attempts) + " tries)";
   if (!errors.empty()) {
     text += ": ";
     for (size_t i = 0; i < errors.size(); ++i) text += (i ? "; " : "") + Describe(errors[i]);

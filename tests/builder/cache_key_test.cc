@@ -87,3 +87,14 @@ TEST_CASE("a metadata step's key is its parent and its expanded text") {
 TEST_CASE("fields are length-prefixed, so moving a boundary changes the key") {
   CHECK(builder::KeyHasher("k").Add("ab").Add("c").Finish() != builder::KeyHasher("k").Add("a").Add("bc").Finish());
 }
+
+TEST_CASE("SOURCE_DATE_EPOCH enters a key only when it is set") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "CMD [\"a\"] (exec form)";
+  in.source_date_epoch = 0;
+  std::string with_zero = builder::StepKey(in);
+  CHECK(with_zero != "eb3311e788ca1312f329a4362ea1c539fefb3bf5233ab7e853c8b3bd1cd8c881");
+  in.source_date_epoch = 1;
+  CHECK(builder::StepKey(in) != with_zero);
+}
