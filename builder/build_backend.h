@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "builder/image_state.h"
-#include "builder/file_step.h"
+#include "runner/file_plan.h"
 #include "runner/output_lines.h"
 #include "runner/step_runner.h"
 #include "store/oci.h"
@@ -45,8 +45,8 @@ class StepRuntime {
   virtual ~StepRuntime() = default;
   // A RUN step (runner/step_runner.h).
   virtual runner::StepResult Run(const runner::StepSpec& spec, const runner::OutputLines::LineCallback& on_line) = 0;
-  // A file step (file_step.h): the layer of what `plan` changed on `layers`.
-  virtual std::optional<store::LayerInfo> ApplyFiles(const std::vector<runner::LayerRef>& layers, const FilePlan& plan,
+  // A file step (runner/file_step.h): the layer of what `plan` changed on `layers`.
+  virtual std::optional<store::LayerInfo> ApplyFiles(const std::vector<runner::LayerRef>& layers, const runner::FilePlan& plan,
                                                      const store::LayerWriteOptions& options) = 0;
 };
 

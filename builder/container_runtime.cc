@@ -1,5 +1,7 @@
 #include "builder/container_runtime.h"
 
+#include "runner/file_step.h"
+
 namespace bld::builder {
 
 runner::StepResult ContainerRuntime::Run(const runner::StepSpec& spec, const runner::OutputLines::LineCallback& on_line) {
@@ -7,9 +9,9 @@ runner::StepResult ContainerRuntime::Run(const runner::StepSpec& spec, const run
 }
 
 std::optional<store::LayerInfo> ContainerRuntime::ApplyFiles(const std::vector<runner::LayerRef>& layers,
-                                                             const FilePlan& plan,
+                                                             const runner::FilePlan& plan,
                                                              const store::LayerWriteOptions& options) {
-  return ApplyFilePlan(store_, layers, plan, options);
+  return runner::RunFileStep(store_, layers, plan, options);
 }
 
 }  // namespace bld::builder

@@ -14,7 +14,7 @@ class ContainerRuntime : public StepRuntime {
   explicit ContainerRuntime(store::Store& store) : store_(store) {}
 
   runner::StepResult Run(const runner::StepSpec& spec, const runner::OutputLines::LineCallback& on_line) override;
-  std::optional<store::LayerInfo> ApplyFiles(const std::vector<runner::LayerRef>& layers, const FilePlan& plan,
+  std::optional<store::LayerInfo> ApplyFiles(const std::vector<runner::LayerRef>& layers, const runner::FilePlan& plan,
                                              const store::LayerWriteOptions& options) override;
 
  private:

@@ -186,8 +186,8 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
           throw Error("heredoc " + doc.name + ": " + e.what());
         }
       }
-      FileOp op;
-      op.type = FileOp::Type::kFile;
+      runner::FileOp op;
+      op.type = runner::FileOp::Type::kFile;
       op.dest = dest_is_dir ? Join(dest, doc.name) : dest;
       op.content = content;
       op.mode = 0644;
@@ -202,8 +202,8 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
       if (!req.checksum.empty() && req.checksum != digest.str())
         throw Error("ADD " + src + ": checksum mismatch: expected " + req.checksum + ", got " + digest.str());
       std::string name = Basename(src.substr(0, src.find_first_of("?#")));
-      FileOp op;
-      op.type = FileOp::Type::kFile;
+      runner::FileOp op;
+      op.type = runner::FileOp::Type::kFile;
       op.dest = dest_is_dir ? Join(dest, name) : dest;
       op.source_fd = file->get();
       op.mode = 0600;
@@ -219,22 +219,22 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
       if (lstat(host.c_str(), &st) != 0) throw SysError("build context path " + m);
       if (S_ISDIR(st.st_mode)) {
         context.Walk(m, cache, [&](const ContextEntry& e) {
-          FileOp op;
+          runner::FileOp op;
           op.dest = Join(dest, e.rel);
           op.mode = e.st.st_mode & 07777;
           op.mtime_sec = e.st.st_mtim.tv_sec;
           op.mtime_nsec = e.st.st_mtim.tv_nsec;
           std::string ctx_path = m.empty() ? e.rel : (e.rel.empty() ? m : m + "/" + e.rel);
           if (S_ISDIR(e.st.st_mode)) {
-            op.type = FileOp::Type::kDirectory;
+            op.type = runner::FileOp::Type::kDirectory;
             op.keep_existing = e.rel.empty();
             out.hashes[ctx_path + "/"] = EntryHash(e, "d");
           } else if (S_ISLNK(e.st.st_mode)) {
-            op.type = FileOp::Type::kSymlink;
+            op.type = runner::FileOp::Type::kSymlink;
             op.link_target = e.link_target;
             out.hashes[ctx_path] = EntryHash(e, "l");
           } else if (S_ISREG(e.st.st_mode)) {
-            op.type = FileOp::Type::kFile;
+            op.type = runner::FileOp::Type::kFile;
             op.context_path = ctx_path;
             out.hashes[ctx_path] = EntryHash(e, "f");
           } else {
@@ -246,7 +246,7 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
       }
       ContextEntry e;
       e.st = st;
-      FileOp op;
+      runner::FileOp op;
       op.mode = st.st_mode & 07777;
       op.mtime_sec = st.st_mtim.tv_sec;
       op.mtime_nsec = st.st_mtim.tv_nsec;
@@ -254,19 +254,19 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
       if (S_ISLNK(st.st_mode)) {
         // A dangling symlink named as a source is copied as the link.
         e.link_target = std::filesystem::read_symlink(host).string();
-        op.type = FileOp::Type::kSymlink;
+        op.type = runner::FileOp::Type::kSymlink;
         op.link_target = e.link_target;
         op.dest = dest_is_dir ? Join(dest, name) : dest;
         out.hashes[m] = EntryHash(e, "l");
       } else if (S_ISREG(st.st_mode)) {
         e.digest = cache.FileDigest(host, st);
         if (is_add && IsTarArchive(host)) {
-          op.type = FileOp::Type::kArchive;
+          op.type = runner::FileOp::Type::kArchive;
           op.dest = dest;
           op.context_path = m;
           out.hashes[m] = EntryHash(e, "a");
         } else {
-          op.type = FileOp::Type::kFile;
+          op.type = runner::FileOp::Type::kFile;
           op.context_path = m;
           if (dest_is_dir) {
             op.dest = Join(dest, name);
@@ -298,8 +298,8 @@ CopySources PlanCopyFromImage(const CopyRequest& req) {
   if (sources.size() > 1 && !dest_is_dir)
     throw Error("COPY: when copying more than one source, the destination must be a directory and end with a /");
   for (const std::string& src : sources) {
-    FileOp op;
-    op.type = FileOp::Type::kFromImage;
+    runner::FileOp op;
+    op.type = runner::FileOp::Type::kFromImage;
     op.source_path = src.starts_with("/") ? src : "/" + src;
     op.dest = dest_is_dir ? dest + "/" : dest;
     out.plan.ops.push_back(op);

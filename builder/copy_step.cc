@@ -72,9 +72,9 @@ StepOutcome ExecuteWorkdir(BuildEnv& env, const Step& step, ImageState& state) {
   const store::ContainerConfig& config = state.config.config;
   StepOutcome out;
   if (config.working_dir != "/") {
-    FilePlan plan;
-    FileOp op;
-    op.type = FileOp::Type::kDirectory;
+    runner::FilePlan plan;
+    runner::FileOp op;
+    op.type = runner::FileOp::Type::kDirectory;
     op.dest = config.working_dir;
     op.mode = kWorkdirMode;
     op.keep_existing = true;

@@ -50,7 +50,7 @@ runner::StepResult FakeRuntime::Run(const runner::StepSpec& spec, const runner::
 }
 
 std::optional<store::LayerInfo> FakeRuntime::ApplyFiles(const std::vector<runner::LayerRef>& layers,
-                                                        const builder::FilePlan& plan,
+                                                        const runner::FilePlan& plan,
                                                         const store::LayerWriteOptions&) {
   std::lock_guard lock(mu_);
   file_steps.push_back({layers, plan});

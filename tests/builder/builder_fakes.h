@@ -37,7 +37,7 @@ class FakeRuntime : public builder::StepRuntime {
  public:
   runner::StepResult Run(const runner::StepSpec& spec, const runner::OutputLines::LineCallback& on_line) override;
   std::optional<store::LayerInfo> ApplyFiles(const std::vector<runner::LayerRef>& layers,
-                                             const builder::FilePlan& plan,
+                                             const runner::FilePlan& plan,
                                              const store::LayerWriteOptions& options) override;
 
   // What a RUN does; default: succeed with a layer named after its command.
@@ -45,7 +45,7 @@ class FakeRuntime : public builder::StepRuntime {
   std::vector<runner::StepSpec> runs;
   struct FileStep {
     std::vector<runner::LayerRef> layers;
-    builder::FilePlan plan;
+    runner::FilePlan plan;
   };
   std::vector<FileStep> file_steps;
 

@@ -133,7 +133,7 @@ TEST_CASE("COPY of a context file plans that file and adds the runtime's layer")
   b.Context("app.sh", "echo hi\n");
   builder::StageResult r = b.Run("FROM busybox\nCOPY app.sh /bin/\n");
   REQUIRE(b.runtime.file_steps.size() == 1);
-  const builder::FilePlan& plan = b.runtime.file_steps[0].plan;
+  const runner::FilePlan& plan = b.runtime.file_steps[0].plan;
   REQUIRE(plan.ops.size() == 1);
   CHECK(plan.ops[0].context_path == "app.sh");
   CHECK(r.state.layers.size() == 2);
@@ -157,7 +157,7 @@ TEST_CASE("WORKDIR / adds no layer; another WORKDIR creates it owned by USER") {
   AddBusybox(b);
   builder::StageResult r = b.Run("FROM busybox\nWORKDIR /\nUSER 7\nWORKDIR /srv\n");
   REQUIRE(b.runtime.file_steps.size() == 1);
-  const builder::FilePlan& plan = b.runtime.file_steps[0].plan;
+  const runner::FilePlan& plan = b.runtime.file_steps[0].plan;
   CHECK(plan.owner == "7");
   REQUIRE(plan.ops.size() == 1);
   CHECK(plan.ops[0].dest == "/srv");
