@@ -4,7 +4,8 @@
 // cache_key.h and docs/cache-keys.md); the record holds the image state
 // after the step: its config (with history and diff IDs) and the manifest
 // descriptors of its layers. A hit reuses that state and runs nothing. A
-// record is trusted only while every layer blob it names is in the store.
+// record is trusted only while every layer it names is usable: its blob, or
+// for a layer whose blob is written lazily, its snapshot (layer_blobs.h).
 //
 // Beside each record, the "explain" table remembers the inputs of the last
 // build of each step (by Dockerfile, stage and position), so that a miss can
@@ -33,8 +34,8 @@ class BuildCache : public StepCache {
  public:
   explicit BuildCache(store::Store& store) : store_(store) {}
 
-  // The state a step with this key produced, if recorded and all its blobs
-  // are present.
+  // The state a step with this key produced, if recorded and all its
+  // layers are usable.
   std::optional<ImageState> Get(const std::string& key) const override;
   void Put(const std::string& key, const ImageState& state) override;
 
@@ -54,6 +55,8 @@ class BuildCache : public StepCache {
 };
 
 std::string SerializeState(const ImageState& state);
+// The states of all cache records this version can read.
+std::vector<ImageState> CachedStates(const store::Store& store);
 ImageState ParseState(std::string_view json);
 
 }  // namespace bld::builder

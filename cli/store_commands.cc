@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/layer_blobs.h"
 #include "cli/commands.h"
 #include "cli/store_lock.h"
 #include "cli/table_format.h"
@@ -52,7 +53,8 @@ std::vector<store::Descriptor> ContainerImages(const store::Store& store) {
   return images;
 }
 
-// The snapshots of every image a ref or a container uses.
+// The snapshots of every image a ref or a container uses, and those the
+// build cache needs.
 std::set<store::Digest> SnapshotsInUse(const store::Store& store, const std::vector<store::Descriptor>& containers) {
   std::vector<store::Descriptor> images = containers;
   for (const auto& [ref, descriptor] : store.ListRefs()) images.push_back(descriptor);
@@ -67,6 +69,8 @@ std::set<store::Digest> SnapshotsInUse(const store::Store& store, const std::vec
     for (const store::Digest& chain_id : runner::Snapshotter::ChainIds(image.config.rootfs.diff_ids))
       in_use.insert(chain_id);
   }
+  // Layers of cached steps whose blob was never written live only there.
+  in_use.merge(builder::LazyLayerSnapshots(store));
   return in_use;
 }
 

@@ -1,5 +1,7 @@
 #include "runner/snapshotter.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,6 +50,34 @@ std::string Snapshotter::Path(const store::Digest& chain_id) const {
   return store_.snapshots_dir() + "/" + std::string(chain_id.hex());
 }
 
+bool Snapshotter::Exists(const store::Store& store, const store::Digest& chain_id) {
+  return IsDirectory(store.snapshots_dir() + "/" + std::string(chain_id.hex()));
+}
+
+store::Digest Snapshotter::Promote(const std::string& dir, const std::vector<LayerRef>& below,
+                                   const store::Digest& diff_id) {
+  std::vector<store::Digest> diff_ids;
+  for (const LayerRef& layer : below) diff_ids.push_back(layer.diff_id);
+  std::optional<store::Digest> parent;
+  if (!diff_ids.empty()) parent = ChainIds(diff_ids).back();
+  diff_ids.push_back(diff_id);
+  store::Digest chain_id = ChainIds(diff_ids).back();
+  std::string target = Path(chain_id);
+  if (!IsDirectory(target)) {
+    // The container wrote through a volatile overlay: its files reach the
+    // disk now, before a name under snapshots/ says they are complete.
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw RunnerSysError("open " + dir);
+    CheckSys(::syncfs(fd.get()), "flush " + dir + " to disk");
+    CheckSys(::fchmod(fd.get(), kSnapshotRootMode), "set the mode of " + dir);
+    if (::renameat2(AT_FDCWD, dir.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0 && errno != EEXIST)
+      throw RunnerSysError("rename " + dir + " to " + target);
+  }
+  std::string record = SnapshotRecord(diff_id, parent);
+  store_.meta().Write([&](store::WriteTxn& txn) { txn.Put(store::Table::kSnapshots, chain_id.str(), record); });
+  return chain_id;
+}
+
 std::vector<std::string> Snapshotter::Prepare(const std::vector<LayerRef>& layers) {
   std::vector<store::Digest> diff_ids;
   for (const LayerRef& layer : layers) diff_ids.push_back(layer.diff_id);
@@ -80,7 +110,13 @@ std::vector<std::string> Snapshotter::Prepare(const std::vector<LayerRef>& layer
   return lowerdirs;
 }
 
-void Snapshotter::Unpack(const LayerRef& layer, const store::Digest& chain_id) {
+void Snapshotter::Unpack(const LayerRef& ref, const store::Digest& chain_id) {
+  LayerRef layer = ref;
+  // A layer whose blob was written after its step (builder/layer_blobs.h)
+  // is named by its diffID; its blob is recorded under that diffID.
+  if (!store_.blobs().Exists(layer.blob))
+    for (const store::Digest& blob : store_.BlobsWithDiffId(layer.diff_id))
+      if (store_.blobs().Exists(blob)) layer.blob = blob;
   if (!store_.blobs().Exists(layer.blob))
     throw Error("runner: layer " + layer.diff_id.str() + " cannot be unpacked: its blob " + layer.blob.str() +
                 " is not in the store");

@@ -55,6 +55,15 @@ class Snapshotter {
 
   // The directory of the snapshot with this chain ID.
   std::string Path(const store::Digest& chain_id) const;
+  // Whether the snapshot with this chain ID is in place in `store`.
+  static bool Exists(const store::Store& store, const store::Digest& chain_id);
+
+  // Makes `dir`, a directory in the snapshot format on the store's
+  // filesystem (a container's upper dir), the snapshot of the layer
+  // `diff_id` on top of the stack `below` (base first). Returns its chain
+  // ID. When that snapshot exists already (the same layer, made by another
+  // step or process), `dir` is left where it is and the existing one used.
+  store::Digest Promote(const std::string& dir, const std::vector<LayerRef>& below, const store::Digest& diff_id);
 
   // Removes the temporary directories of unpacks whose process died; returns
   // their paths.
