@@ -365,6 +365,14 @@ for w in "${selected[@]}"; do run_workload "$w"; done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 seconds() { awk -v ms="$1" 'BEGIN { printf "%.2f s", ms / 1000 }'; }
+# shown MEDIAN_MS RUN_MS...: "12.34 s (11.9-13.0)", the median and the range.
+shown() {
+  local m=$1; shift
+  printf '%s' "$(seconds "$m")"
+  if (($# > 1)); then
+    printf '%s\n' "$@" | sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END { printf " (%.2f-%.2f)", lo / 1000, hi / 1000 }'
+  fi
+}
 echo
 echo "## bld beside buildah on real images ($started)"
 echo
@@ -373,7 +381,7 @@ echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048
 echo "- $versions"
 echo "- Debian base: $(basename "$debian_tar") made $(date -u -r "$debian_tar" '+%F %H:%M UTC') by mmdebstrap" \
   "($(du -m "$debian_tar" | cut -f1) MiB uncompressed)"
-echo "- medians of $cold_runs cold and $warm_runs warm runs; cold = empty store, the base pulled from the local registry"
+echo "- medians (and ranges) of $cold_runs cold and $warm_runs warm runs; cold = empty store, the base pulled from the local registry"
 echo
 echo "| workload | build | bld | buildah | bld / buildah |"
 echo "|---|---|---|---|---|"
@@ -384,9 +392,9 @@ for w in "${selected[@]}"; do
     a=${times[$w,$phase,bld]:-} b=${times[$w,$phase,buildah]:-}
     ma=- mb=- ratio=-
     # shellcheck disable=SC2086
-    [[ -n $a ]] && { ma=$(median $a); ma_s=$(seconds "$ma"); }
+    [[ -n $a ]] && { ma=$(median $a); ma_s=$(shown "$ma" $a); }
     # shellcheck disable=SC2086
-    [[ -n $b ]] && { mb=$(median $b); mb_s=$(seconds "$mb"); }
+    [[ -n $b ]] && { mb=$(median $b); mb_s=$(shown "$mb" $b); }
     [[ $ma != - && $mb != - ]] && ratio=$(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.2f", a / b }')
     [[ -n ${failed[$w,bld]:-} && $ma == - ]] && ma_s="failed"
     [[ -n ${failed[$w,buildah]:-} && $mb == - ]] && mb_s="failed"
