@@ -25,10 +25,12 @@
 // store at once.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "store/digest.h"
+#include "store/layer_unpack.h"
 #include "store/store.h"
 
 namespace bld::runner {
@@ -68,6 +70,18 @@ class Snapshotter {
   // Removes the temporary directories of unpacks whose process died; returns
   // their paths.
   std::vector<std::string> RemoveAbandonedUnpacks();
+
+  // Unpacks fed by a pull as it downloads (store/layer_unpack.h), each in its
+  // own locked temporary directory, renamed into place by Commit as Prepare
+  // does.
+  class PullUnpacks : public store::LayerUnpackTarget {
+   public:
+    explicit PullUnpacks(store::Store& store) : store_(store) {}
+    std::unique_ptr<store::LayerUnpack> Begin(const std::vector<store::Digest>& diff_ids, size_t index) override;
+
+   private:
+    store::Store& store_;
+  };
 
  private:
   void Unpack(const LayerRef& layer, const store::Digest& chain_id);

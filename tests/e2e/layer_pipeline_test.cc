@@ -124,7 +124,7 @@ TEST_CASE("the layers of a stage that is only copied from get no blob, and stay 
   CHECK(check.exit_code == 0);
 }
 
-TEST_CASE("an image made of layers cached without blobs gets compressed blobs and pushes whole") {
+TEST_CASE("an image made of layers cached without blobs gets compressed blobs, pushes whole, and pulls into snapshots") {
   RegistryServer registry;
   Fixture f;
   f.ImportBusybox();
@@ -154,6 +154,13 @@ TEST_CASE("an image made of layers cached without blobs gets compressed blobs an
   TempDir other;
   std::string other_root = other / "store";
   f.Ok({"pull", name}, other_root);
+  // The pull unpacked every layer into its snapshot as it came.
+  size_t snapshots = 0;
+  for (const auto& entry : fs::directory_iterator(other_root + "/snapshots")) {
+    CHECK(entry.path().filename().string().size() == 64);  // a chain ID, no unfinished unpack
+    ++snapshots;
+  }
+  CHECK(snapshots == manifest["layers"].size());
   std::string out = f.Ok({"run", "--rm", "--net", "none", name, "cat", "/final.txt"}, other_root);
   CHECK(out == "made-in-base\n");
   ProcessResult check = f.Bld({"check"}, other_root);
