@@ -23,6 +23,7 @@
 #include "runner/mounts.h"
 #include "runner/network.h"
 #include "runner/overlay.h"
+#include "runner/run_mount_plan.h"
 #include "runner/terminal.h"
 #include "runner/user.h"
 
@@ -216,8 +217,10 @@ namespace {
     if (plan.run.network == NetworkMode::kNone) BringUpLoopback();
     SetHostname(plan.hostname);
     std::vector<OpenBind> binds = OpenBindSources(plan.binds);
+    std::vector<OpenMount> run_mounts = OpenRunMounts(plan.mounts);
     PivotRoot(plan.rootfs.rootfs);
     MountBinds(binds);
+    AttachRunMounts(run_mounts);
     MaskKernelPaths();
     if (plan.stdio) {
       ConnectStdio(*plan.stdio);

@@ -4,8 +4,10 @@
 //   RunStep(store, {layers, run config, layer options}, on_line)
 //     -> {exit status, last output lines, layer or none}
 //
-// It unpacks the layers that are not yet snapshots (snapshotter.h), runs the
-// command in a throwaway container on them (container.h), streams its output
+// It unpacks the layers that are not yet snapshots (snapshotter.h), prepares
+// the step's mounts (run_mounts.h: cache leases are held, and ssh relays
+// run, until the step ends), runs the command in a throwaway container on
+// them (container.h), streams its output
 // line by line, and, if the command succeeded, turns what it changed into a
 // layer in the store (upper_dir_layer.h). Whatever happens (success, failed
 // command, setup error, exception, Ctrl-C) the container is dead and its
@@ -29,6 +31,7 @@
 
 #include "runner/container.h"
 #include "runner/output_lines.h"
+#include "runner/run_mounts.h"
 #include "runner/snapshotter.h"
 #include "store/layer_writer.h"
 #include "store/store.h"
@@ -38,6 +41,8 @@ namespace bld::runner {
 struct StepSpec {
   std::vector<LayerRef> layers;  // the image's layers, base first
   RunConfig run;
+  // RUN --mount: mounted for the command, never part of its layer.
+  std::vector<StepMount> mounts;
   store::LayerWriteOptions layer_options;
   // Output lines kept for the error report of a failing step.
   size_t output_tail_lines = 10;
