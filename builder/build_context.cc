@@ -190,7 +190,7 @@ bool BuildContext::Excluded(const std::string& rel) const {
   }
 }
 
-std::vector<std::string> BuildContext::Resolve(const std::string& source) const {
+std::vector<std::string> BuildContext::Resolve(const std::string& source, bool empty_wildcard) const {
   std::string clean = CleanRelative(source);
   if (!HasWildcard(clean)) {
     std::string resolved = ResolveInRoot(clean, true);
@@ -222,7 +222,7 @@ std::vector<std::string> BuildContext::Resolve(const std::string& source) const 
     if (!Excluded(m)) matches.push_back(m);
   std::sort(matches.begin(), matches.end());
   matches.erase(std::unique(matches.begin(), matches.end()), matches.end());
-  if (matches.empty())
+  if (matches.empty() && !empty_wildcard)
     throw Error("\"" + source + "\": no file in the build context matches (or all are excluded by .dockerignore)");
   return matches;
 }
