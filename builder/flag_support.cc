@@ -1,5 +1,8 @@
 #include "builder/flag_support.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "builder/step_executor.h"
 
 namespace bld::builder {
@@ -17,6 +20,19 @@ constexpr std::string_view kNoInsecure =
 constexpr std::string_view kNoGit =
     "ADD --keep-git-dir: bld does not fetch git repositories (ADD of a git URL needs a clone, which bld does "
     "not do); clone the repository into the build context and COPY it, .git included";
+
+// Option values are case-insensitive, as the parser reads them.
+bool SameValue(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+bool MountListed(std::string_view type, std::string_view key, std::string_view value) {
+  for (const MountOptionSupport& s : SupportedMountOptions())
+    if (s.type == type && s.key == key && (s.value.empty() || SameValue(s.value, value))) return true;
+  return false;
+}
 
 }  // namespace
 
@@ -80,6 +96,17 @@ void CheckFlagsSupported(const BuildEnv& env, const parser::Instruction& ins) {
       if (!found->refusal.empty()) FailAt(env, ins, std::string(found->refusal));
     }
   }
+}
+
+void CheckMountSupported(const BuildEnv& env, const parser::Instruction& ins, const std::string& spec,
+                         const parser::RunMount& mount) {
+  if (!MountListed(mount.type, "", ""))
+    FailAt(env, ins, "RUN --mount=" + spec + ": type=" + mount.type + " is not supported by bld");
+  for (const auto& [key, value] : mount.options)
+    if (!MountListed(mount.type, key, value))
+      FailAt(env, ins,
+             "RUN --mount=" + spec + ": " + key + "=" + value + " is not supported by bld for type=" + mount.type +
+                 " mounts");
 }
 
 }  // namespace bld::builder

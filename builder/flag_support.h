@@ -6,13 +6,15 @@
 // say which; tests/builder/flag_support_test.cc fails on anything the parser
 // accepts that they do not list, and each entry has tests of its own.
 //
-// CheckFlagsSupported runs before every instruction is keyed: a refused
-// flag fails the build at its line, and so would a flag the parser learned
-// to accept without the builder being taught it.
+// CheckFlagsSupported runs before every instruction is keyed, and
+// CheckMountSupported on every --mount the builder plans: a refused flag
+// fails the build at its line, and so would a flag or mount option the
+// parser learned to accept without the builder being taught it.
 //
 // Thread-safety: constant tables; pure functions.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -40,5 +42,11 @@ const std::vector<MountOptionSupport>& SupportedMountOptions();
 // Throws BuildError at the instruction for a refused flag or value, or one
 // the lists above do not have.
 void CheckFlagsSupported(const BuildEnv& env, const parser::Instruction& ins);
+
+// Throws BuildError at the instruction for a mount type, option or option
+// value of `mount` (parsed from `spec`) that SupportedMountOptions does not
+// list.
+void CheckMountSupported(const BuildEnv& env, const parser::Instruction& ins, const std::string& spec,
+                         const parser::RunMount& mount);
 
 }  // namespace bld::builder

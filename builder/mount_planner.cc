@@ -12,6 +12,7 @@
 #include "builder/config_step.h"
 #include "builder/copy_planner.h"
 #include "builder/copy_step.h"
+#include "builder/flag_support.h"
 #include "builder/step_executor.h"
 #include "registry/platform.h"
 #include "store/error.h"
@@ -141,6 +142,7 @@ PlannedMounts PlanRunMounts(BuildEnv& env, const parser::Stage& stage, const par
       throw parser::ParseError({env.dockerfile_name, ins.line, ins.end_line, 0},
                                "RUN --mount=" + spec + ": " + e.what());
     }
+    CheckMountSupported(env, ins, spec, m);
     StepMount mount;
     mount.read_only = m.read_only;
     mount.mode = m.mode;
