@@ -61,6 +61,9 @@ struct BuildOptions {
   std::map<std::string, std::string> secrets;
   // RUN --mount=type=ssh agent sockets by id (bld build --ssh).
   std::map<std::string, std::string> ssh_agents;
+  // bld build --allow security.insecure: RUN --security=insecure steps run
+  // privileged; without it such a step is an error at its line.
+  bool allow_insecure = false;
 };
 
 struct BuildResult {

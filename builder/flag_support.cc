@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "builder/builder.h"
 #include "builder/step_executor.h"
 
 namespace bld::builder {
@@ -14,9 +15,9 @@ using parser::Keyword;
 constexpr std::string_view kNoDevices =
     "RUN --device is not supported: bld gives RUN steps no host devices (its containers have only the "
     "minimal /dev); build the part that needs the device outside bld";
-constexpr std::string_view kNoInsecure =
-    "RUN --security=insecure is not supported yet: bld runs every RUN step sandboxed (remove the flag, or "
-    "use --security=sandbox)";
+constexpr std::string_view kInsecureNotAllowed =
+    "RUN --security=insecure needs the security.insecure entitlement: run bld build --allow security.insecure "
+    "(the step then runs privileged, with every capability) or remove the flag";
 constexpr std::string_view kNoGit =
     "ADD --keep-git-dir: bld does not fetch git repositories (ADD of a git URL needs a clone, which bld does "
     "not do); clone the repository into the build context and COPY it, .git included";
@@ -44,7 +45,7 @@ const std::vector<FlagSupport>& SupportedFlags() {
       {Keyword::kRun, "network", "none", ""},
       {Keyword::kRun, "network", "host", ""},
       {Keyword::kRun, "security", "sandbox", ""},
-      {Keyword::kRun, "security", "insecure", kNoInsecure},
+      {Keyword::kRun, "security", "insecure", ""},
       {Keyword::kRun, "device", "", kNoDevices},
       {Keyword::kCopy, "chown", "", ""},
       {Keyword::kCopy, "chmod", "", ""},
@@ -96,6 +97,9 @@ void CheckFlagsSupported(const BuildEnv& env, const parser::Instruction& ins) {
       if (!found->refusal.empty()) FailAt(env, ins, std::string(found->refusal));
     }
   }
+  // As BuildKit: a privileged step only when the build is allowed them.
+  if (ins.keyword == Keyword::kRun && ins.Flag("security") == "insecure" && !env.options.allow_insecure)
+    FailAt(env, ins, std::string(kInsecureNotAllowed));
 }
 
 void CheckMountSupported(const BuildEnv& env, const parser::Instruction& ins, const std::string& spec,

@@ -85,6 +85,7 @@ StepOutcome ExecuteRun(BuildEnv& env, const Step& step, ImageState& state) {
   spec.run.user = config.user;
   spec.run.workdir = config.working_dir;
   spec.run.network = RunNetwork(env, step.ins);
+  spec.run.privileged = step.ins.Flag("security") == "insecure";
   if (step.mounts) {
     for (const std::string& kv : ProvideSecrets(env, step.ins, *step.mounts)) {
       size_t eq = kv.find('=');

@@ -44,6 +44,7 @@ struct BuildFlags {
   std::string platform;
   std::vector<std::string> secrets;
   std::vector<std::string> ssh;
+  std::vector<std::string> allow;
   std::string context;
 };
 
@@ -111,6 +112,13 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     o.context_dir = f.context;
   }
 
+  for (const std::string& entitlement : f.allow) {
+    if (entitlement == "security.insecure") {
+      o.allow_insecure = true;
+    } else if (entitlement != "network.host") {
+      throw Error("--allow " + entitlement + ": use security.insecure or network.host");
+    }
+  }
   o.secrets = ReadSecrets(f.secrets);
   std::unique_ptr<store::Store> store = OpenStore(ctx);
   store::GcLock gc_lock = LockStoreShared(*store);
@@ -192,6 +200,9 @@ void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
                   "Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR; repeatable");
   cmd->add_option("--ssh", f->ssh,
                   "Agent for RUN --mount=type=ssh: ID (SSH_AUTH_SOCK), ID=SOCKET or ID=KEYFILE[,KEYFILE]; repeatable");
+  cmd->add_option("--allow", f->allow,
+                  "Entitlement: security.insecure (RUN --security=insecure runs privileged) or network.host "
+                  "(RUN --network=host, always allowed); repeatable");
   cmd->add_option("context", f->context, "Build context: a directory, or - for a tar on stdin")->required();
   cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunBuild(ctx, *f); }); });
 }

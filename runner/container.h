@@ -84,6 +84,10 @@ struct RunConfig {
   // container's host.
   std::string hostname;
   NetworkMode network = NetworkMode::kHost;
+  // RUN --security=insecure (docker run --privileged, less the host's
+  // devices): every capability bld holds, a writable sysfs, and none of
+  // Docker's masked or read-only kernel paths.
+  bool privileged = false;
 };
 
 // A host directory mounted into the container: a volume's _data or a host

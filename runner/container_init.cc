@@ -213,7 +213,7 @@ namespace {
     CheckSys(::setsid(), "start a new session");
     ::umask(kContainerUmask);
     MakeMountsPrivate();
-    MountRootfs(plan.rootfs);
+    MountRootfs(plan.rootfs, plan.run.privileged);
     if (plan.run.network == NetworkMode::kNone) BringUpLoopback();
     SetHostname(plan.hostname);
     std::vector<OpenBind> binds = OpenBindSources(plan.binds);
@@ -221,7 +221,7 @@ namespace {
     PivotRoot(plan.rootfs.rootfs);
     MountBinds(binds);
     AttachRunMounts(run_mounts);
-    MaskKernelPaths();
+    if (!plan.run.privileged) MaskKernelPaths();
     if (plan.stdio) {
       ConnectStdio(*plan.stdio);
     } else {
@@ -399,8 +399,9 @@ void ExecCommand(const RunConfig& run, int error_fd) {
   std::vector<std::string> env = ContainerEnvironment(run.env, user);
   const std::string workdir = run.workdir.empty() ? "/" : run.workdir;
   CreateWorkdir(workdir);
-  LimitBoundingSet(kDefaultCapabilities);
-  SetCapabilities(kDefaultCapabilities);
+  uint64_t capabilities = run.privileged ? PermittedCapabilities() : kDefaultCapabilities;
+  LimitBoundingSet(capabilities);
+  SetCapabilities(capabilities);
   SwitchUser(user);
   if (::chdir(workdir.c_str()) != 0)
     throw RunnerSysError("change to working directory " + workdir + " as uid " + std::to_string(user.uid));

@@ -22,7 +22,8 @@ OverlayLayers ParseOverlay(const json& j) {
 json RunJson(const RunConfig& r) {
   return {{"argv", r.argv},         {"env", r.env},
           {"user", r.user},         {"workdir", r.workdir},
-          {"hostname", r.hostname}, {"network", static_cast<int>(r.network)}};
+          {"hostname", r.hostname}, {"network", static_cast<int>(r.network)},
+          {"privileged", r.privileged}};
 }
 
 RunConfig ParseRun(const json& j) {
@@ -33,6 +34,7 @@ RunConfig ParseRun(const json& j) {
   r.workdir = j.at("workdir").get<std::string>();
   r.hostname = j.at("hostname").get<std::string>();
   r.network = static_cast<NetworkMode>(j.at("network").get<int>());
+  r.privileged = j.at("privileged").get<bool>();
   return r;
 }
 

@@ -47,6 +47,7 @@ void BuildNetwork(FakeBuild& b, runner::NetworkMode mode) { b.options.network = 
 const std::map<std::string, Sample>& FlagSamples() {
   const std::string digest = "sha256:" + std::string(64, 'a');
   auto none = [](FakeBuild& b) { BuildNetwork(b, runner::NetworkMode::kNone); };
+  auto allow_insecure = [](FakeBuild& b) { b.options.allow_insecure = true; };
   static const std::map<std::string, Sample> samples = {
       {"FROM --platform", Applied("FROM --platform=linux/s390x scratch\n", "FROM scratch\n")},
       {"RUN --mount", Applied(OneStage("RUN --mount=type=tmpfs,target=/t x"), OneStage("RUN x"))},
@@ -55,8 +56,9 @@ const std::map<std::string, Sample>& FlagSamples() {
       {"RUN --network=none", Applied(OneStage("RUN --network=none x"), OneStage("RUN x"))},
       {"RUN --network=host", Applied(OneStage("RUN --network=host x"), OneStage("RUN x"), none)},
       {"RUN --security=sandbox",
-       Applied(OneStage("RUN --security=sandbox x"), OneStage("RUN --security=insecure x"))},
-      {"RUN --security=insecure", Refused(OneStage("RUN --security=insecure x"))},
+       Applied(OneStage("RUN --security=sandbox x"), OneStage("RUN --security=insecure x"), allow_insecure)},
+      {"RUN --security=insecure",
+       Applied(OneStage("RUN --security=insecure x"), OneStage("RUN --security=sandbox x"), allow_insecure)},
       {"RUN --device", Refused(OneStage("RUN --device=/dev/kvm x"))},
       {"COPY --chown", Applied(OneStage("COPY --chown=42 a /a"), OneStage("COPY a /a"))},
       {"COPY --chmod", Applied(OneStage("COPY --chmod=600 a /a"), OneStage("COPY a /a"))},
@@ -166,7 +168,7 @@ std::string Describe(const runner::StepSpec& spec) {
   std::ostringstream out;
   out << "run layers=" << Layers(spec.layers) << " argv=" << Join(spec.run.argv) << " env=" << Join(spec.run.env)
       << " user=" << spec.run.user << " workdir=" << spec.run.workdir << " hostname=" << spec.run.hostname
-      << " network=" << static_cast<int>(spec.run.network) << "\n";
+      << " network=" << static_cast<int>(spec.run.network) << " privileged=" << spec.run.privileged << "\n";
   for (const runner::StepMount& m : spec.mounts) {
     out << "  mount type=" << static_cast<int>(m.type) << " target=" << m.target << " ro=" << m.read_only
         << " cache=" << m.cache_id << " sharing=" << static_cast<int>(m.sharing) << " cache_path=" << m.cache_path
@@ -324,10 +326,21 @@ TEST_CASE("every mount option the builder carries out is one the parser accepts"
 TEST_CASE("refused flags fail the build at their line, saying why") {
   CHECK_THAT(ErrorOf("FROM busybox\nRUN --device=/dev/kvm true\n"),
              Catch::StartsWith("error at Dockerfile:2: RUN --device is not supported"));
-  CHECK_THAT(ErrorOf("FROM busybox\n\nRUN --security=insecure true\n"),
-             Catch::StartsWith("error at Dockerfile:3: RUN --security=insecure is not supported yet"));
   CHECK_THAT(ErrorOf("FROM busybox\nADD --keep-git-dir=true a /a\n"),
              Catch::StartsWith("error at Dockerfile:2: ADD --keep-git-dir: bld does not fetch git repositories"));
+}
+
+TEST_CASE("RUN --security=insecure runs privileged only in a build that allows it") {
+  CHECK_THAT(ErrorOf("FROM busybox\n\nRUN --security=insecure true\n"),
+             Catch::StartsWith("error at Dockerfile:3: RUN --security=insecure needs the security.insecure "
+                               "entitlement: run bld build --allow security.insecure"));
+  FakeBuild b;
+  b.images.images["busybox"] = FakeImage("busybox");
+  b.options.allow_insecure = true;
+  b.Run("FROM busybox\nRUN --security=insecure a\nRUN b\n");
+  REQUIRE(b.runtime.runs.size() == 2);
+  CHECK(b.runtime.runs[0].run.privileged);
+  CHECK_FALSE(b.runtime.runs[1].run.privileged);
 }
 
 TEST_CASE("RUN --security=sandbox is what every RUN already gets") {

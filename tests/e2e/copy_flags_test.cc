@@ -175,7 +175,7 @@ TEST_CASE("Dockerfile mistakes are errors at their line, flags named with their 
            {"FROM busybox\nADD --checksum=sha256:" + std::string(64, '0') + " a /a\n",
             "the checksum can only be checked for http(s) sources"},
            {"FROM busybox\nADD --keep-git-dir a /a\n", "bld does not fetch git repositories"},
-           {"FROM busybox\nRUN --security=insecure true\n", "RUN --security=insecure is not supported yet"},
+           {"FROM busybox\nRUN --security=insecure true\n", "RUN --security=insecure needs the security.insecure entitlement"},
        }) {
     WriteFile(env.context / "Dockerfile", c.dockerfile);
     INFO(c.dockerfile);

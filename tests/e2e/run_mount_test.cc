@@ -249,6 +249,22 @@ TEST_CASE("RUN --device is refused at its line") {
   CHECK_THAT(r.err, Catch::Contains("RUN --device is not supported"));
 }
 
+TEST_CASE("RUN --security=insecure runs privileged with --allow security.insecure, and is refused without") {
+  Env env;
+  WriteFile(env.context / "Dockerfile",
+            "FROM busybox\nRUN --security=insecure sh -c 'mkdir /m && mount -t tmpfs none /m && echo mount-\"\"ok'\n");
+  ProcessResult refused = env.Build({});
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err, Catch::Contains("Dockerfile:2"));
+  CHECK_THAT(refused.err, Catch::Contains("run bld build --allow security.insecure"));
+  ProcessResult r = env.Build({"--allow", "security.insecure"});
+  Require(r);
+  CHECK_THAT(r.err, Catch::Contains("mount-ok"));
+  ProcessResult bad = env.Build({"--allow", "device"});
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Catch::Contains("--allow device: use security.insecure or network.host"));
+}
+
 TEST_CASE("a mount option value that does not exist is an error naming the line and the flag") {
   Env env;
   WriteFile(env.context / "Dockerfile", "FROM busybox\nRUN --mount=type=cache,target=/c,sharing=sometimes true\n");
