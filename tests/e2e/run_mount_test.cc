@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "registry/image_lookup.h"
 #include "store/digest.h"
@@ -112,6 +113,30 @@ TEST_CASE("cache mounts are listed, removed by id and pruned") {
   Require(prune);
   CHECK_THAT(prune.out, Catch::Contains("Deleted cache mounts:\nnpm\n"));
   CHECK(env.Bld({"cache", "ls", "-q"}).out.empty());
+}
+
+TEST_CASE("two builds at once take turns on a locked cache") {
+  Env env;
+  // Each step writes its start and end around a pause; taking turns, the
+  // two never interleave.
+  WriteFile(env.context / "Dockerfile",
+            "FROM busybox\nARG N\n"
+            "RUN --mount=type=cache,id=shared-cache,target=/c,sharing=locked "
+            "sh -c 'echo start-$N >> /c/log; sleep 1; echo end-$N >> /c/log'\n");
+  // The cache exists before the two start: the build that makes a cache
+  // holds it alone whatever its sharing mode.
+  Require(env.Build({"--build-arg", "N=seed"}));
+  ProcessResult a, b;
+  std::thread first([&] { a = env.Build({"--build-arg", "N=a"}); });
+  std::thread second([&] { b = env.Build({"--build-arg", "N=b"}); });
+  first.join();
+  second.join();
+  Require(a);
+  Require(b);
+  std::string log = ReadFile(env.root.path() + "/cache-mounts/" +
+                             std::string(bld::store::Sha256::Of("shared-cache").hex()) + "/0/log");
+  const std::string seed = "start-seed\nend-seed\n";
+  CHECK((log == seed + "start-a\nend-a\nstart-b\nend-b\n" || log == seed + "start-b\nend-b\nstart-a\nend-a\n"));
 }
 
 TEST_CASE("a secret is seen by its step and found in no layer, history, inspect output or progress") {
