@@ -166,6 +166,10 @@ TEST_CASE("a secret is seen by its step and found in no layer, history, inspect 
                                  "secret-mode"}).out;
   CHECK(mode == "400 0\n");
 
+  // No file of the store holds it (its cache records and metadata among
+  // them), but the file it came from.
+  CHECK(RunProcess({"grep", "-rlF", "--exclude=token.txt", value, env.root.path()}).out.empty());
+
   // No file of the saved image holds it, layers decompressed.
   std::string saved = env.root / "saved.tar";
   Require(env.Bld({"save", "-o", saved, "secretive"}));
