@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "runner/root_path.h"
 #include "store/error.h"
 
 namespace bld::builder {
@@ -19,9 +20,6 @@ namespace bld::builder {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Linux's own limit on symlinks followed while resolving one path.
-constexpr int kMaxSymlinks = 40;
 
 std::vector<std::string> Components(const std::string& path) {
   std::vector<std::string> parts;
@@ -159,37 +157,16 @@ std::unique_ptr<BuildContext> BuildContext::FromTar(int fd, const std::string& s
 }
 
 std::string BuildContext::ResolveInRoot(const std::string& rel, bool follow_last) const {
-  std::vector<std::string> todo = Components(rel);
-  std::reverse(todo.begin(), todo.end());
-  std::vector<std::string> done;
-  int links = 0;
-  while (!todo.empty()) {
-    std::string c = todo.back();
-    todo.pop_back();
-    if (c == ".") continue;
-    if (c == "..") {
-      if (!done.empty()) done.pop_back();
-      continue;
-    }
-    done.push_back(c);
-    if (todo.empty() && !follow_last) break;
-    std::string host = root_;
-    for (const std::string& d : done) host += "/" + d;
+  auto link_of = [&](const std::string& prefix) -> std::optional<std::string> {
+    std::string host = root_ + "/" + prefix;
     struct stat st;
-    if (lstat(host.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
-    if (++links > kMaxSymlinks) throw Error("too many levels of symbolic links in build context path " + rel);
+    if (lstat(host.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return std::nullopt;
     std::vector<char> buf(PATH_MAX);
     ssize_t n = readlink(host.c_str(), buf.data(), buf.size());
     if (n < 0) throw SysError("readlink " + host);
-    std::string target(buf.data(), static_cast<size_t>(n));
-    done.pop_back();
-    if (!target.empty() && target[0] == '/') done.clear();
-    std::vector<std::string> t = Components(target);
-    for (auto it = t.rbegin(); it != t.rend(); ++it) todo.push_back(*it);
-  }
-  std::string out;
-  for (const std::string& d : done) out = JoinRel(out, d);
-  return out;
+    return std::string(buf.data(), static_cast<size_t>(n));
+  };
+  return runner::ResolveInRoot(rel, follow_last, link_of, "build context path " + rel);
 }
 
 parser::PatternMatcher::MatchInfo BuildContext::InfoFor(const std::string& ctx_rel) const {
@@ -213,7 +190,7 @@ bool BuildContext::Excluded(const std::string& rel) const {
   }
 }
 
-std::vector<std::string> BuildContext::Resolve(const std::string& source) const {
+std::vector<std::string> BuildContext::Resolve(const std::string& source, bool empty_wildcard) const {
   std::string clean = CleanRelative(source);
   if (!HasWildcard(clean)) {
     std::string resolved = ResolveInRoot(clean, true);
@@ -245,7 +222,7 @@ std::vector<std::string> BuildContext::Resolve(const std::string& source) const 
     if (!Excluded(m)) matches.push_back(m);
   std::sort(matches.begin(), matches.end());
   matches.erase(std::unique(matches.begin(), matches.end()), matches.end());
-  if (matches.empty())
+  if (matches.empty() && !empty_wildcard)
     throw Error("\"" + source + "\": no file in the build context matches (or all are excluded by .dockerignore)");
   return matches;
 }

@@ -47,8 +47,9 @@ class BuildContext {
   // The context paths a COPY/ADD source names (after variable expansion):
   // the cleaned path with symlinks resolved inside the context, or for a
   // wildcard every match that .dockerignore keeps, sorted. Throws bld::Error
-  // when nothing matches.
-  std::vector<std::string> Resolve(const std::string& source) const;
+  // when nothing matches, unless `empty_wildcard` and the source is a
+  // wildcard (COPY a.txt nomatch* /d/ copies a.txt).
+  std::vector<std::string> Resolve(const std::string& source, bool empty_wildcard = false) const;
 
   // Calls fn for `rel` (a context path from Resolve) and, for a directory,
   // every entry below it that .dockerignore keeps, parents before children,

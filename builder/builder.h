@@ -56,6 +56,14 @@ struct BuildOptions {
   store::Compression compression = store::Compression::kGzip;
   std::optional<int64_t> source_date_epoch;
   int parallelism = 0;  // 0: one per CPU, at least 2
+  // RUN --mount=type=secret values by id (bld build --secret): never written
+  // to a layer, the history, a cache key or any output.
+  std::map<std::string, std::string> secrets;
+  // RUN --mount=type=ssh agent sockets by id (bld build --ssh).
+  std::map<std::string, std::string> ssh_agents;
+  // bld build --allow security.insecure: RUN --security=insecure steps run
+  // privileged; without it such a step is an error at its line.
+  bool allow_insecure = false;
 };
 
 struct BuildResult {

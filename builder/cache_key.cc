@@ -19,11 +19,20 @@ KeyHasher& KeyHasher::Add(std::string_view field) {
 
 std::string KeyHasher::Finish() { return h_.FinishHex(); }
 
-std::string FromImageKey(std::string_view platform, const store::Digest& manifest) {
-  return KeyHasher("from").Add(platform).Add(manifest.str()).Finish();
+// Marks the keys of bases that get Docker's PATH (a base without one):
+// records made before bld added it hold a config without PATH.
+constexpr std::string_view kDefaultPathField = "default PATH";
+
+std::string FromImageKey(std::string_view platform, const store::Digest& manifest, bool default_path) {
+  KeyHasher h("from");
+  h.Add(platform).Add(manifest.str());
+  if (default_path) h.Add(kDefaultPathField);
+  return h.Finish();
 }
 
-std::string FromScratchKey(std::string_view platform) { return KeyHasher("from-scratch").Add(platform).Finish(); }
+std::string FromScratchKey(std::string_view platform) {
+  return KeyHasher("from-scratch").Add(platform).Add(kDefaultPathField).Finish();
+}
 
 std::string StepKey(const StepKeyInputs& in) {
   KeyHasher h("step");
@@ -33,8 +42,13 @@ std::string StepKey(const StepKeyInputs& in) {
   for (const auto& [k, v] : in.files) h.Add(k).Add(v);
   if (in.from_key) h.Add(*in.from_key);
   if (in.network) h.Add("net:" + *in.network);
+  for (const auto& [k, v] : in.mounts) h.Add("mount").Add(k).Add(v);
   if (in.source_date_epoch) h.Add("source-date-epoch").Add(std::to_string(*in.source_date_epoch));
   return h.Finish();
+}
+
+std::string LinkedStepKey(std::string_view parent, std::string_view link_key) {
+  return KeyHasher("linked-step").Add(parent).Add(link_key).Finish();
 }
 
 }  // namespace bld::builder

@@ -34,10 +34,12 @@ class KeyHasher {
   store::Sha256 h_;
 };
 
-// key(FROM image) = H("from", platform, manifest digest of the resolved image),
+// key(FROM image) = H("from", platform, manifest digest of the resolved image
+// [, "default PATH" when the image has no PATH and the stage gets Docker's]),
 // the platform as "os/arch[/variant]".
-std::string FromImageKey(std::string_view platform, const store::Digest& manifest);
-// key(FROM scratch) = H("from-scratch", platform)
+std::string FromImageKey(std::string_view platform, const store::Digest& manifest, bool default_path = false);
+// key(FROM scratch) = H("from-scratch", platform, "default PATH"): a scratch
+// stage starts with Docker's PATH.
 std::string FromScratchKey(std::string_view platform);
 
 // A heredoc as it enters a key: name, body as written, expanded or not.
@@ -60,11 +62,22 @@ struct StepKeyInputs {
   // RUN: the build's network mode, "host" or "none" (a RUN --network flag is
   // part of `instruction`).
   std::optional<std::string> network;
+  // RUN --mount: one entry per mount ("mount <n> <type> <target>..."), with
+  // what a bind mount shows (its content hash, or the key of its stage or
+  // image); "" for the others, whose content never enters a key. Empty
+  // without mounts: the key is what it was before mounts existed.
+  std::map<std::string, std::string> mounts;
   // SOURCE_DATE_EPOCH, when set: a layer's entry times and the history
   // times depend on it. Absent, the key is what it was before it existed.
   std::optional<int64_t> source_date_epoch;
 };
 
 std::string StepKey(const StepKeyInputs& inputs);
+
+// COPY/ADD --link: the step's key on its parent, H("linked-step", parent,
+// link key), where the link key is StepKey with the parent replaced by
+// "linked, workdir <WORKDIR>": the layer's own record is found by the link
+// key whatever the base, and the image after the step by this one.
+std::string LinkedStepKey(std::string_view parent, std::string_view link_key);
 
 }  // namespace bld::builder

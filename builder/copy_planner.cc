@@ -66,13 +66,6 @@ bool IsTarArchive(const std::string& path) {
   return r == ARCHIVE_OK || r == ARCHIVE_EOF;
 }
 
-std::string EntryHash(const ContextEntry& e, const char* kind) {
-  std::string h = std::string(kind) + " " + std::to_string(e.st.st_mode & 07777);
-  if (S_ISREG(e.st.st_mode)) h += " " + e.digest.str();
-  if (S_ISLNK(e.st.st_mode)) h += " -> " + e.link_target;
-  return h;
-}
-
 struct CurlDeleter {
   void operator()(CURL* c) const { Curl().easy_cleanup(c); }
 };
@@ -125,7 +118,35 @@ std::shared_ptr<runner::UniqueFd> Download(const std::string& url, const std::st
   return file;
 }
 
+// --parents: the directories between the pivot and a kept path, made under
+// `dest` with the context's modes and times, as a walk of them would.
+void AddParentDirectories(const BuildContext& context, const std::string& pivot, const std::string& kept,
+                          const std::string& dest, runner::FilePlan& plan) {
+  std::string rel;
+  for (size_t slash = kept.find('/'); slash != std::string::npos; slash = kept.find('/', slash + 1)) {
+    rel = kept.substr(0, slash);
+    std::string host = context.root() + "/" + (pivot.empty() ? rel : pivot + "/" + rel);
+    struct stat st;
+    if (lstat(host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    runner::FileOp op;
+    op.type = runner::FileOp::Type::kDirectory;
+    op.dest = Join(dest, rel);
+    op.mode = st.st_mode & 07777;
+    op.mtime_sec = st.st_mtim.tv_sec;
+    op.mtime_nsec = st.st_mtim.tv_nsec;
+    op.keep_existing = true;
+    plan.ops.push_back(op);
+  }
+}
+
 }  // namespace
+
+std::string EntryHash(const ContextEntry& e, const char* kind) {
+  std::string h = std::string(kind) + " " + std::to_string(e.st.st_mode & 07777);
+  if (S_ISREG(e.st.st_mode)) h += " " + e.digest.str();
+  if (S_ISLNK(e.st.st_mode)) h += " -> " + e.link_target;
+  return h;
+}
 
 CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& context, StatCache& cache) {
   const parser::Instruction& ins = *req.instruction;
@@ -140,10 +161,13 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
 
   bool dest_is_dir = false;
   std::string dest = Destination(req, &dest_is_dir);
+  // --parents keeps each source's path: the destination is a directory.
+  dest_is_dir = dest_is_dir || req.parents;
   std::vector<std::string> sources(req.args.begin(), req.args.end() - 1);
   size_t next_heredoc = 0;
   size_t matched_total = 0;
   bool any_wildcard = false;
+  std::string unmatched;  // the first wildcard that matched nothing
   struct Pending {
     std::string source;
     std::vector<std::string> matches;
@@ -162,13 +186,31 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
     }
     if (IsUrl(src)) throw Error("COPY " + src + ": COPY cannot download URLs, use ADD");
     any_wildcard = any_wildcard || HasWildcard(src);
-    Pending p{src, context.Resolve(src)};
+    // A wildcard that matches nothing beside other sources is no error, as
+    // in BuildKit; only a copy of nothing at all is.
+    Pending p{src, context.Resolve(src, true)};
+    if (p.matches.empty() && unmatched.empty()) unmatched = src;
     matched_total += p.matches.size();
     resolved.push_back(std::move(p));
   }
+  if (matched_total == 0 && !unmatched.empty())
+    throw Error("\"" + unmatched + "\": no file in the build context matches (or all are excluded by .dockerignore)");
   if ((matched_total > 1 || any_wildcard) && !dest_is_dir && matched_total != 1)
     throw Error(std::string(parser::KeywordName(ins.keyword)) +
                 ": when copying more than one source, the destination must be a directory and end with a /");
+  std::optional<parser::PatternMatcher> excludes;
+  try {
+    if (!req.excludes.empty()) excludes.emplace(req.excludes);
+  } catch (const parser::IgnoreError& e) {
+    throw Error(std::string(parser::KeywordName(ins.keyword)) + " --exclude: " + e.what());
+  }
+  auto excluded = [&](const std::string& path) {
+    try {
+      return excludes && excludes->Excluded(path);
+    } catch (const parser::IgnoreError& e) {
+      throw Error(std::string(parser::KeywordName(ins.keyword)) + " --exclude: " + e.what());
+    }
+  };
 
   for (const Pending& p : resolved) {
     const std::string& src = p.source;
@@ -213,21 +255,39 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
       out.hashes[src] = digest.str();
       continue;
     }
+    // --parents: each match keeps its path below the pivot (the part of
+    // the source before "/./", else the context root).
+    std::string pivot;
+    if (req.parents && src.find("/./") != std::string::npos) pivot = CleanRelative(src.substr(0, src.find("/./")));
     for (const std::string& m : p.matches) {
+      if (excluded(m) || excluded(Basename(m))) continue;
       std::string host = context.root() + (m.empty() ? "" : "/" + m);
       struct stat st;
       if (lstat(host.c_str(), &st) != 0) throw SysError("build context path " + m);
+      std::string match_dest = dest;
+      if (req.parents) {
+        std::string kept = m;
+        if (!pivot.empty()) {
+          if (m != pivot && !m.starts_with(pivot + "/"))
+            throw Error(std::string(parser::KeywordName(ins.keyword)) + " --parents " + src + ": " + m +
+                        " is not below " + pivot);
+          kept = m == pivot ? "" : m.substr(pivot.size() + 1);
+        }
+        AddParentDirectories(context, pivot, kept, dest, out.plan);
+        match_dest = Join(dest, kept);
+      }
       if (S_ISDIR(st.st_mode)) {
         context.Walk(m, cache, [&](const ContextEntry& e) {
+          if (!e.rel.empty() && excluded(e.rel)) return;
           runner::FileOp op;
-          op.dest = Join(dest, e.rel);
+          op.dest = Join(match_dest, e.rel);
           op.mode = e.st.st_mode & 07777;
           op.mtime_sec = e.st.st_mtim.tv_sec;
           op.mtime_nsec = e.st.st_mtim.tv_nsec;
           std::string ctx_path = m.empty() ? e.rel : (e.rel.empty() ? m : m + "/" + e.rel);
           if (S_ISDIR(e.st.st_mode)) {
             op.type = runner::FileOp::Type::kDirectory;
-            op.keep_existing = e.rel.empty();
+            op.keep_existing = e.rel.empty() && !req.parents;
             out.hashes[ctx_path + "/"] = EntryHash(e, "d");
           } else if (S_ISLNK(e.st.st_mode)) {
             op.type = runner::FileOp::Type::kSymlink;
@@ -256,7 +316,7 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
         e.link_target = std::filesystem::read_symlink(host).string();
         op.type = runner::FileOp::Type::kSymlink;
         op.link_target = e.link_target;
-        op.dest = dest_is_dir ? Join(dest, name) : dest;
+        op.dest = req.parents ? match_dest : dest_is_dir ? Join(dest, name) : dest;
         out.hashes[m] = EntryHash(e, "l");
       } else if (S_ISREG(st.st_mode)) {
         e.digest = cache.FileDigest(host, st);
@@ -268,7 +328,9 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
         } else {
           op.type = runner::FileOp::Type::kFile;
           op.context_path = m;
-          if (dest_is_dir) {
+          if (req.parents) {
+            op.dest = match_dest;
+          } else if (dest_is_dir) {
             op.dest = Join(dest, name);
           } else {
             op.dest = dest;

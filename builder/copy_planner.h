@@ -20,6 +20,7 @@
 
 #include "builder/build_context.h"
 #include "builder/stat_cache.h"
+#include "parser/dockerignore.h"
 #include "parser/instructions.h"
 #include "parser/shell_lexer.h"
 #include "runner/file_plan.h"
@@ -34,6 +35,11 @@ struct CopyRequest {
   char escape = '\\';
   std::string workdir;            // the image's WORKDIR
   std::string chown, chmod, checksum;  // expanded flag values ("" when absent)
+  // --exclude patterns (.dockerignore syntax), matched against each entry's
+  // path below a source directory, and against a source's own path and name.
+  std::vector<std::string> excludes;
+  // --parents: each source keeps its path (below a "/./" pivot, if given).
+  bool parents = false;
   std::string scratch_dir;        // where ADD downloads go
   // COPY --from: the source image and its key.
   std::vector<runner::LayerRef> from_layers;
@@ -47,6 +53,11 @@ struct CopySources {
   std::vector<std::shared_ptr<runner::UniqueFd>> open_files;  // keeps plan's fds alive
   std::shared_ptr<runner::UniqueFd> context_dir;
 };
+
+// What one context entry contributes to a key: its kind ("d", "f", "l",
+// "a" for an archive ADD unpacks), permission bits, content sha256 (files)
+// and link target (symlinks); never its times.
+std::string EntryHash(const ContextEntry& e, const char* kind);
 
 CopySources PlanCopyFromContext(const CopyRequest& request, const BuildContext& context, StatCache& cache);
 CopySources PlanCopyFromImage(const CopyRequest& request);

@@ -18,6 +18,10 @@
 
 namespace bld::builder {
 
+// The stage `from` names among those `stage` depends on (by name, any case,
+// or by index), or -1 when it names an image.
+int StageNamed(const BuildEnv& env, const parser::Stage& stage, const std::string& from);
+
 CopySources PlanSources(BuildEnv& env, const parser::Stage& stage, const parser::Instruction& ins,
                         const std::vector<std::string>& args, const parser::VarMap& vars, const ImageState& state);
 

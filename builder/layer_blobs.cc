@@ -43,6 +43,7 @@ std::vector<store::Digest> LayerChainIds(const ImageState& state) {
 bool LayerUsable(const store::Store& store, const store::Descriptor& layer, const store::Digest& chain_id) {
   if (store.blobs().Exists(layer.digest)) return true;
   if (runner::Snapshotter::Exists(store, chain_id)) return true;
+  if (runner::Snapshotter::Exists(store, layer.digest)) return true;  // made apart from its base (COPY --link)
   // The layer of a cache record written before its blob was: its diffID is
   // the descriptor's digest, and the blob written later is under it.
   return BlobOf(store, layer.digest, "").has_value();
@@ -98,7 +99,10 @@ std::shared_future<store::Descriptor> LayerBlobs::Enqueue(const store::Digest& c
 }
 
 store::Descriptor LayerBlobs::Write(const store::Digest& chain_id, const store::Digest& diff_id) {
-  store::LayerInfo layer = runner::StoreSnapshotBlob(store_, chain_id, diff_id, options_, [this] {
+  // A layer made apart from its base (COPY --link) has only the snapshot of
+  // the layer alone, whose chain ID is its diffID.
+  const store::Digest& snapshot = runner::Snapshotter::Exists(store_, chain_id) ? chain_id : diff_id;
+  store::LayerInfo layer = runner::StoreSnapshotBlob(store_, snapshot, diff_id, options_, [this] {
     if (stopping_) throw Stopped();
   });
   return store::LayerDescriptor(layer);
@@ -136,6 +140,10 @@ std::vector<store::Descriptor> LayerBlobs::Materialize(const ImageState& state) 
       out[i] = *blob;
     } else if (runner::Snapshotter::Exists(store_, chain[i])) {
       pending[i] = Enqueue(chain[i], diff_id);
+    } else if (runner::Snapshotter::Exists(store_, diff_id)) {
+      // A layer made apart from its base (COPY --link): its snapshot is the
+      // one of the layer alone, whose chain ID is its diffID.
+      pending[i] = Enqueue(diff_id, diff_id);
     } else if (std::optional<store::Descriptor> other = BlobOf(store_, diff_id, "")) {
       out[i] = *other;  // compressed another way, and no snapshot to write it again from
     } else {

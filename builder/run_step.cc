@@ -85,6 +85,14 @@ StepOutcome ExecuteRun(BuildEnv& env, const Step& step, ImageState& state) {
   spec.run.user = config.user;
   spec.run.workdir = config.working_dir;
   spec.run.network = RunNetwork(env, step.ins);
+  spec.run.privileged = step.ins.Flag("security") == "insecure";
+  if (step.mounts) {
+    for (const std::string& kv : ProvideSecrets(env, step.ins, *step.mounts)) {
+      size_t eq = kv.find('=');
+      SetEnv(spec.run.env, kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    spec.mounts = step.mounts->mounts;
+  }
   spec.layer_options = LayerOptions(env);
   spec.cancel_fd = env.cancel.fd();
   runner::StepResult r = env.runtime.Run(spec, [&](std::string_view line) { step.progress.Output(line); });

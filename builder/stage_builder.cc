@@ -6,10 +6,13 @@
 #include "builder/builder.h"
 #include "builder/cache_key.h"
 #include "builder/copy_step.h"
+#include "builder/flag_support.h"
+#include "builder/mount_planner.h"
 #include "builder/run_step.h"
 #include "builder/step_executor.h"
 #include "parser/expansion.h"
 #include "registry/platform.h"
+#include "runner/container.h"
 #include "runner/interrupt.h"
 #include "store/error.h"
 #include "store/image.h"
@@ -51,6 +54,16 @@ parser::VarMap EnvMap(const std::vector<std::string>& env) {
   return m;
 }
 
+// A stage always has PATH, as in BuildKit: a base without one (FROM scratch
+// included) gets Docker's default. Returns whether it was added.
+bool AddDefaultPath(store::ContainerConfig& config) {
+  bool found = false;
+  EnvValue(config.env, "PATH", &found);
+  if (found) return false;
+  config.env.push_back("PATH=" + std::string(runner::kDefaultPath));
+  return true;
+}
+
 // The instruction as shown in progress lines: keyword and text, one line.
 std::string Display(const Instruction& ins) {
   std::string text = ins.original;
@@ -69,8 +82,36 @@ struct KeyedStep {
   StepKeyInputs key_inputs;
   StepInputs explain_inputs;
   std::optional<CopySources> sources;
+  std::optional<PlannedMounts> mounts;
   std::string key;
+  // COPY/ADD --link: the key of the layer alone, whatever it is put on.
+  std::optional<std::string> link_key;
 };
+
+bool Linked(const Instruction& ins) {
+  return (ins.keyword == Keyword::kCopy || ins.keyword == Keyword::kAdd) && ins.Flag("link") == "true";
+}
+
+// What a --link step's own record holds: its layer and history entry only.
+ImageState LinkRecord(const ImageState& after) {
+  ImageState record;
+  record.config.history.push_back(after.config.history.back());
+  if (!after.config.history.back().empty_layer) {
+    record.layers.push_back(after.layers.back());
+    record.config.rootfs.diff_ids.push_back(after.config.rootfs.diff_ids.back());
+  }
+  return record;
+}
+
+// `state` with a --link step's layer and history entry appended.
+ImageState AppendLinked(ImageState state, const ImageState& record) {
+  state.layers.insert(state.layers.end(), record.layers.begin(), record.layers.end());
+  state.config.rootfs.diff_ids.insert(state.config.rootfs.diff_ids.end(), record.config.rootfs.diff_ids.begin(),
+                                      record.config.rootfs.diff_ids.end());
+  state.config.history.insert(state.config.history.end(), record.config.history.begin(),
+                              record.config.history.end());
+  return state;
+}
 
 class StageBuilder {
  public:
@@ -114,6 +155,7 @@ class StageBuilder {
       r.state.config.architecture = platform.architecture;
       r.state.config.os = platform.os;
       r.state.config.variant = platform.variant;
+      AddDefaultPath(r.state.config.config);
       r.key = FromScratchKey(registry::FormatPlatform(platform));
       *shown = "scratch";
       return r;
@@ -121,7 +163,8 @@ class StageBuilder {
     try {
       ResolvedImage image = env_.images.Resolve(stage_.base, platform);
       r.state = std::move(image.state);
-      r.key = FromImageKey(registry::FormatPlatform(platform), image.manifest);
+      bool default_path = AddDefaultPath(r.state.config.config);
+      r.key = FromImageKey(registry::FormatPlatform(platform), image.manifest, default_path);
       *shown = image.shown;
       return r;
     } catch (const Error& e) {
@@ -168,6 +211,8 @@ class StageBuilder {
     if (ins.keyword == Keyword::kRun) {
       for (const auto& [name, value] : VisibleBuildArgs(*scope_)) in.args[name] = value;
       in.network = env_.options.network == runner::NetworkMode::kNone ? "none" : "host";
+      k.mounts = PlanRunMounts(env_, stage_, ins, vars, cur_.state);
+      in.mounts = k.mounts->hashes;
     }
     if (ins.keyword == Keyword::kCopy || ins.keyword == Keyword::kAdd) {
       k.sources = PlanSources(env_, stage_, ins, args, vars, cur_.state);
@@ -175,8 +220,18 @@ class StageBuilder {
       in.from_key = k.sources->from_key;
     }
     in.source_date_epoch = env_.options.source_date_epoch;
-    k.key = StepKey(in);
+    if (Linked(ins)) {
+      // The layer is made on an empty root: its key has no parent, but the
+      // working directory a relative destination resolves against.
+      StepKeyInputs alone = in;
+      alone.parent = "linked, workdir " + cur_.state.config.config.working_dir;
+      k.link_key = StepKey(alone);
+      k.key = LinkedStepKey(in.parent, *k.link_key);
+    } else {
+      k.key = StepKey(in);
+    }
     k.explain_inputs = {in.parent, in.instruction, in.args, in.files, ""};
+    for (const auto& [mount, hash] : in.mounts) k.explain_inputs.files[mount] = hash;
     return k;
   }
 
@@ -219,6 +274,7 @@ class StageBuilder {
   }
 
   void RunKeyed(const Instruction& ins, size_t index, StepProgress& progress) {
+    CheckFlagsSupported(env_, ins);
     parser::VarMap vars = scope_->Vars();
     std::vector<std::string> args = Expand(ins, vars);
     scope_->Apply(ins);
@@ -226,6 +282,13 @@ class StageBuilder {
     std::string identity = Identity(index);
     std::optional<ImageState> hit;
     if (!env_.options.no_cache) hit = env_.cache.Get(k.key);
+    if (!hit && k.link_key && !env_.options.no_cache) {
+      // The same linked layer on another base: reused as it is.
+      if (std::optional<ImageState> record = env_.cache.Get(*k.link_key)) {
+        hit = AppendLinked(cur_.state, *record);
+        env_.cache.Put(k.key, *hit);
+      }
+    }
     if (hit) {
       cur_.state = std::move(*hit);
       cur_.key = k.key;
@@ -241,13 +304,14 @@ class StageBuilder {
     Execute(ins, args, k, progress);
     cur_.key = k.key;
     env_.cache.Put(k.key, cur_.state);
+    if (k.link_key) env_.cache.Put(*k.link_key, LinkRecord(cur_.state));
     env_.cache.RememberInputs(identity, k.explain_inputs);
     progress.Done();
   }
 
-  void Execute(const Instruction& ins, const std::vector<std::string>& args, const KeyedStep& k,
+  void Execute(const Instruction& ins, const std::vector<std::string>& args, KeyedStep& k,
                StepProgress& progress) {
-    Step step{ins, args, *scope_, stage_state_, k.sources, progress};
+    Step step{ins, args, *scope_, stage_state_, k.sources, k.mounts, progress};
     StepOutcome out = ExecuteStep(env_, step, cur_.state);
     if (out.executed) ++env_.counters.executed;
     if (out.layer) {

@@ -17,6 +17,7 @@
 
 #include "builder/config_step.h"
 #include "builder/copy_planner.h"
+#include "builder/mount_planner.h"
 #include "builder/stage_builder.h"
 #include "parser/expansion.h"
 
@@ -29,6 +30,7 @@ struct Step {
   const parser::StageScope& scope;       // after the instruction's own ARG/ENV
   StageState& stage_state;
   const std::optional<CopySources>& sources;  // COPY/ADD: what the key hashed
+  std::optional<PlannedMounts>& mounts;       // RUN: its --mount mounts
   StepProgress& progress;
 };
 

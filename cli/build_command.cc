@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "builder/builder.h"
+#include "cli/build_secrets.h"
 #include "cli/commands.h"
 #include "cli/error_report.h"
 #include "cli/progress.h"
@@ -41,6 +42,9 @@ struct BuildFlags {
   bool explain = false;
   std::string compression = "gzip";
   std::string platform;
+  std::vector<std::string> secrets;
+  std::vector<std::string> ssh;
+  std::vector<std::string> allow;
   std::string context;
 };
 
@@ -108,8 +112,18 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     o.context_dir = f.context;
   }
 
+  for (const std::string& entitlement : f.allow) {
+    if (entitlement == "security.insecure") {
+      o.allow_insecure = true;
+    } else if (entitlement != "network.host") {
+      throw Error("--allow " + entitlement + ": use security.insecure or network.host");
+    }
+  }
+  o.secrets = ReadSecrets(f.secrets);
   std::unique_ptr<store::Store> store = OpenStore(ctx);
   store::GcLock gc_lock = LockStoreShared(*store);
+  SshAgents agents(f.ssh, store->tmp_dir());
+  o.ssh_agents = agents.sockets();
   std::unique_ptr<ProgressRenderer> progress = MakeProgressRenderer(f.quiet ? "quiet" : f.progress);
   runner::InterruptScope interrupts;
   // Loaded once: the builder builds from it and errors show its lines.
@@ -182,6 +196,13 @@ void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--explain", f->explain, "Say why each step missed the cache (also BLD_EXPLAIN=1)");
   cmd->add_option("--compression", f->compression, "Layer compression: gzip (default), zstd or none");
   cmd->add_option("--platform", f->platform, "Target platform (os/arch[/variant])");
+  cmd->add_option("--secret", f->secrets,
+                  "Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR; repeatable");
+  cmd->add_option("--ssh", f->ssh,
+                  "Agent for RUN --mount=type=ssh: ID (SSH_AUTH_SOCK), ID=SOCKET or ID=KEYFILE[,KEYFILE]; repeatable");
+  cmd->add_option("--allow", f->allow,
+                  "Entitlement: security.insecure (RUN --security=insecure runs privileged) or network.host "
+                  "(RUN --network=host, always allowed); repeatable");
   cmd->add_option("context", f->context, "Build context: a directory, or - for a tar on stdin")->required();
   cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunBuild(ctx, *f); }); });
 }

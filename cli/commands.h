@@ -51,5 +51,10 @@ void AddLoadCommand(CLI::App& app, CommandContext& ctx);
 void AddPruneCommand(CLI::App& app, CommandContext& ctx);
 void AddCheckCommand(CLI::App& app, CommandContext& ctx);
 void AddContainerCommands(CLI::App& app, CommandContext& ctx);
+void AddCacheCommands(CLI::App& app, CommandContext& ctx);
+
+// Removes every cache mount no build uses and prints what it removed, as
+// `bld cache prune` and `bld prune --cache` report it.
+void PrintCachePrune(store::Store& store);
 
 }  // namespace bld::cli

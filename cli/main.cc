@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   bld::cli::AddPruneCommand(app, ctx);
   bld::cli::AddCheckCommand(app, ctx);
   bld::cli::AddContainerCommands(app, ctx);
+  bld::cli::AddCacheCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -8,9 +8,11 @@
 //
 // prune removes what no ref and no build cache record reaches (see
 // store/garbage_collector.h), the snapshots no named image uses, and what
-// dead processes left behind; check lists every broken invariant and exits
+// dead processes left behind, and with --cache the cache mounts no build
+// uses (cache_commands.cc); check lists every broken invariant and exits
 // 1 if there is one.
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -81,7 +83,7 @@ void PrintSection(const char* title, const std::vector<std::string>& lines) {
   std::printf("\n");
 }
 
-int RunPrune(const CommandContext& ctx) {
+int RunPrune(const CommandContext& ctx, bool caches) {
   auto store = OpenStore(ctx);
   store::GcLock lock = LockStoreExclusive(*store);
   std::vector<store::Descriptor> containers = ContainerImages(*store);
@@ -97,6 +99,7 @@ int RunPrune(const CommandContext& ctx) {
   PrintSection("Deleted snapshots:", snapshots);
   PrintSection("Removed leftovers of interrupted commands:", leftovers);
   std::printf("Total reclaimed space: %s\n", HumanSize(report.reclaimed_bytes(), kTotalSizePrecision).c_str());
+  if (caches) PrintCachePrune(*store);
   return 0;
 }
 
@@ -123,7 +126,9 @@ int RunCheck(const CommandContext& ctx) {
 
 void AddPruneCommand(CLI::App& app, CommandContext& ctx) {
   auto* cmd = app.add_subcommand("prune", "Remove blobs, snapshots and leftovers that no image or cache entry uses");
-  cmd->callback([&ctx] { RunCommand(ctx, [&ctx] { return RunPrune(ctx); }); });
+  auto caches = std::make_shared<bool>(false);
+  cmd->add_flag("--cache", *caches, "Also remove every RUN --mount=type=cache directory no running build uses");
+  cmd->callback([&ctx, caches] { RunCommand(ctx, [&ctx, caches] { return RunPrune(ctx, *caches); }); });
 }
 
 void AddCheckCommand(CLI::App& app, CommandContext& ctx) {

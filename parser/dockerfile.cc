@@ -248,7 +248,7 @@ class StageReader {
       }
       if (ins.keyword == Keyword::kRun) {
         for (const std::string& spec : ins.FlagValues("mount")) {
-          std::string from = ParseRunMount(spec).Option("from");
+          std::string from = ParseRunMount(spec).from;
           if (from.empty()) continue;
           int d = StageOfFrom(df, from, s, ins);
           if (d >= 0) deps.push_back(d);

@@ -37,32 +37,9 @@ constexpr KeywordInfo kKeywords[] = {
     {"shell", "SHELL", Keyword::kShell},
 };
 
-enum class FlagType { kBool, kString, kStrings };
-struct FlagSpec {
-  std::string_view name;
-  FlagType type;
-};
-
-std::vector<FlagSpec> FlagsOf(Keyword k) {
-  switch (k) {
-    case Keyword::kFrom: return {{"platform", FlagType::kString}};
-    case Keyword::kRun:
-      return {{"mount", FlagType::kStrings}, {"network", FlagType::kString}, {"security", FlagType::kString}};
-    case Keyword::kCopy:
-      return {{"chown", FlagType::kString}, {"chmod", FlagType::kString},  {"from", FlagType::kString},
-              {"link", FlagType::kBool},    {"parents", FlagType::kBool},  {"exclude", FlagType::kStrings}};
-    case Keyword::kAdd:
-      return {{"chown", FlagType::kString},       {"chmod", FlagType::kString},    {"link", FlagType::kBool},
-              {"keep-git-dir", FlagType::kBool},  {"checksum", FlagType::kString}, {"exclude", FlagType::kStrings}};
-    case Keyword::kHealthcheck:
-      return {{"interval", FlagType::kString},
-              {"timeout", FlagType::kString},
-              {"start-period", FlagType::kString},
-              {"start-interval", FlagType::kString},
-              {"retries", FlagType::kString}};
-    default: return {};
-  }
-}
+// RUN --network and --security, as BuildKit takes them.
+const std::vector<std::string_view> kNetworkModes = {"default", "none", "host"};
+const std::vector<std::string_view> kSecurityModes = {"sandbox", "insecure"};
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -84,7 +61,7 @@ class Checker {
   }
 
   void ParseFlags(Instruction& ins) const {
-    std::vector<FlagSpec> specs = FlagsOf(ins.keyword);
+    const std::vector<FlagSpec>& specs = AcceptedFlags(ins.keyword);
     for (const std::string& raw : ins.flags) {
       std::string arg = raw.substr(2);
       std::string value;
@@ -99,30 +76,30 @@ class Checker {
         if (s.name == arg) spec = &s;
       if (!spec) {
         std::vector<std::string> names;
-        for (const FlagSpec& s : specs) names.emplace_back(s.name);
-        std::string msg = "unknown flag: " + arg;
-        if (auto s = Suggest(arg, names)) msg += " (did you mean " + *s + "?)";
+        for (const FlagSpec& s : specs) names.emplace_back("--" + std::string(s.name));
+        std::string msg = "unknown flag: --" + arg;
+        if (auto s = Suggest("--" + arg, names)) msg += " (did you mean " + *s + "?)";
         if (specs.empty()) msg += " (" + std::string(KeywordName(ins.keyword)) + " takes no flags)";
         Fail(msg);
       }
       if (ins.flag_values.count(arg) && spec->type != FlagType::kStrings)
-        Fail("duplicate flag specified: " + arg);
+        Fail("duplicate flag specified: --" + arg);
       switch (spec->type) {
         case FlagType::kBool: {
-          if (has_value && value.empty()) Fail("missing a value on flag: " + arg);
+          if (has_value && value.empty()) Fail("missing a value on flag: --" + arg);
           std::string lower = Lower(value);
           if (lower.empty()) lower = "true";
           if (lower != "true" && lower != "false")
-            Fail("expecting boolean value for flag " + arg + ", not: " + value);
+            Fail("expecting boolean value for flag --" + arg + ", not: " + value);
           ins.flag_values[arg] = {lower};
           break;
         }
         case FlagType::kString:
-          if (!has_value) Fail("missing a value on flag: " + arg);
+          if (!has_value) Fail("missing a value on flag: --" + arg);
           ins.flag_values[arg] = {value};
           break;
         case FlagType::kStrings:
-          if (!has_value) Fail("missing a value on flag: " + arg);
+          if (!has_value) Fail("missing a value on flag: --" + arg);
           ins.flag_values[arg].push_back(value);
           break;
       }
@@ -141,16 +118,22 @@ class Checker {
   const std::string& file_;
 };
 
+// The permission, setuid, setgid and sticky bits: more means nothing for a
+// file, and BuildKit refuses it.
+constexpr uint64_t kMaxChmod = 07777;
+
 bool IsOctalMode(std::string_view s) {
   if (s.empty()) return false;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '7') return false;
     v = v * 8 + static_cast<uint64_t>(c - '0');
-    if (v > std::numeric_limits<uint32_t>::max()) return false;
+    if (v > kMaxChmod) return false;
   }
   return true;
 }
+
+bool IsUrl(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
 
 // HEALTHCHECK durations are refused below Docker's minimum of 1 ms.
 constexpr int64_t kMinHealthcheckDuration = 1'000'000;
@@ -196,10 +179,18 @@ void CheckCopyOrAdd(const Checker& c, Instruction& ins) {
     if (ins.args.empty()) c.Fail(what + " requires at least two arguments: the source(s) and the destination");
     c.Fail(what + " requires at least two arguments, but only one was provided. Destination could not be determined.");
   }
+  const std::string& dest = ins.args.back();
+  if (!ins.heredocs.empty() && dest.starts_with("<<"))
+    c.Fail(what + " " + dest + ": a heredoc is a source and cannot be the destination; write the destination after it (" +
+           what + " " + dest + " /path/file)");
+  if (ins.keyword == Keyword::kCopy && !ins.json_form)
+    for (size_t i = 0; i + 1 < ins.args.size(); ++i)
+      if (IsUrl(ins.args[i]))
+        c.Fail("COPY " + ins.args[i] + ": COPY cannot download a URL; use ADD " + ins.args[i] + " instead");
   if (ins.HasFlag("chmod")) {
     std::string mode = ins.Flag("chmod");
     if (mode.find('$') == std::string::npos && !IsOctalMode(mode))
-      c.Fail("invalid --chmod=" + mode + ": the mode must be an octal number such as 0755 or 644");
+      c.Fail("invalid --chmod=" + mode + ": the mode must be an octal number from 0 to 07777, such as 0755 or 644");
   }
   if (ins.HasFlag("from")) {
     std::string from = ins.Flag("from");
@@ -219,15 +210,18 @@ void CheckRun(const Checker& c, Instruction& ins) {
       c.Fail("RUN --mount=" + m + ": " + e.what());
     }
   }
-  if (ins.HasFlag("network")) {
-    std::string n = ins.Flag("network");
-    if (n != "default" && n != "none" && n != "host")
-      c.Fail("RUN --network=" + n + ": unsupported network mode (use default, none or host)");
-  }
-  if (ins.HasFlag("security")) {
-    std::string s = ins.Flag("security");
-    if (s != "sandbox" && s != "insecure")
-      c.Fail("RUN --security=" + s + ": unsupported security mode (use sandbox or insecure)");
+  for (const FlagSpec& spec : AcceptedFlags(Keyword::kRun)) {
+    if (spec.values.empty() || !ins.HasFlag(spec.name)) continue;
+    std::string value = ins.Flag(spec.name);
+    bool known = false;
+    for (std::string_view v : spec.values) known = known || v == value;
+    if (!known) {
+      std::string list;
+      for (size_t i = 0; i < spec.values.size(); ++i)
+        list += (i == 0 ? "" : i + 1 == spec.values.size() ? " or " : ", ") + std::string(spec.values[i]);
+      c.Fail("RUN --" + std::string(spec.name) + "=" + value + ": unsupported " + std::string(spec.name) +
+             " mode (use " + list + ")");
+    }
   }
 }
 
@@ -340,6 +334,43 @@ const std::vector<std::string>& AllKeywords() {
   return all;
 }
 
+const std::vector<FlagSpec>& AcceptedFlags(Keyword k) {
+  using enum FlagType;
+  static const std::vector<FlagSpec> kNone;
+  static const std::vector<FlagSpec> kFromFlags = {{"platform", kString, {}}};
+  static const std::vector<FlagSpec> kRunFlags = {
+      {"mount", kStrings, {}}, {"network", kString, kNetworkModes}, {"security", kString, kSecurityModes},
+      {"device", kStrings, {}}};
+  static const std::vector<FlagSpec> kCopyFlags = {{"chown", kString, {}},   {"chmod", kString, {}},
+                                                   {"from", kString, {}},    {"link", kBool, {}},
+                                                   {"parents", kBool, {}},   {"exclude", kStrings, {}}};
+  static const std::vector<FlagSpec> kAddFlags = {{"chown", kString, {}},      {"chmod", kString, {}},
+                                                  {"link", kBool, {}},         {"keep-git-dir", kBool, {}},
+                                                  {"checksum", kString, {}},   {"exclude", kStrings, {}}};
+  static const std::vector<FlagSpec> kHealthcheckFlags = {{"interval", kString, {}},
+                                                          {"timeout", kString, {}},
+                                                          {"start-period", kString, {}},
+                                                          {"start-interval", kString, {}},
+                                                          {"retries", kString, {}}};
+  switch (k) {
+    case Keyword::kFrom: return kFromFlags;
+    case Keyword::kRun: return kRunFlags;
+    case Keyword::kCopy: return kCopyFlags;
+    case Keyword::kAdd: return kAddFlags;
+    case Keyword::kHealthcheck: return kHealthcheckFlags;
+    default: return kNone;
+  }
+}
+
+const std::vector<Keyword>& AllKeywordValues() {
+  static const std::vector<Keyword> all = [] {
+    std::vector<Keyword> v;
+    for (const KeywordInfo& k : kKeywords) v.push_back(k.keyword);
+    return v;
+  }();
+  return all;
+}
+
 std::string Instruction::Flag(std::string_view name) const {
   auto it = flag_values.find(std::string(name));
   return it == flag_values.end() || it->second.empty() ? std::string() : it->second.back();
@@ -349,61 +380,6 @@ const std::vector<std::string>& Instruction::FlagValues(std::string_view name) c
   static const std::vector<std::string> kNone;
   auto it = flag_values.find(std::string(name));
   return it == flag_values.end() ? kNone : it->second;
-}
-
-std::string RunMount::Option(std::string_view key) const {
-  auto it = options.find(std::string(key));
-  return it == options.end() ? std::string() : it->second;
-}
-
-RunMount ParseRunMount(std::string_view spec) {
-  // The value is one CSV record: fields split on commas, double quotes group.
-  std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < spec.size(); ++i) {
-    char ch = spec[i];
-    if (ch == '"') {
-      if (quoted && i + 1 < spec.size() && spec[i + 1] == '"') {
-        field.push_back('"');
-        ++i;
-      } else {
-        quoted = !quoted;
-      }
-    } else if (ch == ',' && !quoted) {
-      fields.push_back(std::move(field));
-      field.clear();
-    } else {
-      field.push_back(ch);
-    }
-  }
-  if (quoted) throw std::invalid_argument("unterminated quote");
-  fields.push_back(std::move(field));
-
-  RunMount m;
-  for (const std::string& f : fields) {
-    if (f.empty()) continue;
-    size_t eq = f.find('=');
-    std::string key = Lower(f.substr(0, eq));
-    std::string value = eq == std::string::npos ? "" : f.substr(eq + 1);
-    if (key == "type") {
-      m.type = value;
-    } else {
-      m.options[key] = value;
-    }
-  }
-  static const std::vector<std::string> kTypes = {"bind", "cache", "tmpfs", "secret", "ssh"};
-  bool known = false;
-  for (const std::string& t : kTypes) known = known || t == m.type;
-  if (!known) {
-    std::string msg = "unsupported mount type \"" + m.type + "\"";
-    if (auto s = Suggest(m.type, kTypes)) msg += " (did you mean " + *s + "?)";
-    throw std::invalid_argument(msg);
-  }
-  bool has_target = m.options.count("target") || m.options.count("dst") || m.options.count("destination");
-  if ((m.type == "bind" || m.type == "cache" || m.type == "tmpfs") && !has_target)
-    throw std::invalid_argument("mount type " + m.type + " requires a target (target=/path)");
-  return m;
 }
 
 std::optional<int64_t> ParseDuration(std::string_view s) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "parser/parse_error.h"
+#include "parser/run_mount.h"
 #include "parser/syntax_tree.h"
 
 namespace bld::parser {
@@ -51,15 +52,20 @@ struct Instruction {
   const std::vector<std::string>& FlagValues(std::string_view name) const;
 };
 
-// One `--mount` of RUN, e.g. type=cache,target=/root/.cache,from=build.
-struct RunMount {
-  std::string type = "bind";
-  std::map<std::string, std::string> options;  // every key=value as written (keys lower-case)
-  std::string Option(std::string_view key) const;
+// The flags an instruction accepts, as the parser checks them: bool flags
+// bare or `=true|false`, string flags once, repeatable flags collected in
+// order. `values`, when not empty, is the closed set of values a string
+// flag accepts. The builder handles every one of them (builder/
+// flag_support.h), which tests/builder/flag_support_test.cc checks.
+enum class FlagType { kBool, kString, kStrings };
+struct FlagSpec {
+  std::string_view name;
+  FlagType type;
+  std::vector<std::string_view> values;
 };
-
-// Parses a --mount value. Throws std::invalid_argument with the reason.
-RunMount ParseRunMount(std::string_view spec);
+const std::vector<FlagSpec>& AcceptedFlags(Keyword k);
+// Every keyword, in the order of AllKeywords().
+const std::vector<Keyword>& AllKeywordValues();
 
 // Go's time.ParseDuration: "1m30s", "500ms", "1.5h". Nanoseconds, or nullopt
 // when the text is not a duration.

@@ -503,10 +503,14 @@ SyntaxTree ParseSyntaxTree(std::string_view text, const std::string& file) {
   };
 
   auto continuation = [&](std::string_view line, std::string& out) -> bool {
-    // `<escape>[ \t]*$`: the escape is the last visible character.
+    // BuildKit's rule: the escape is the last visible character, and either
+    // it stands alone at the start of the line or the character before it
+    // is not an escape too (`ENV C a\\` ends the instruction with a
+    // backslash in C's value).
     std::string_view t = line;
     while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    if (!t.empty() && t.back() == tree.directives.escape) {
+    char escape = tree.directives.escape;
+    if (!t.empty() && t.back() == escape && (t.size() == 1 || t[t.size() - 2] != escape)) {
       t.remove_suffix(1);
       out.append(t);
       return true;

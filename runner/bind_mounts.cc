@@ -28,17 +28,6 @@ void MakeDirectories(const std::string& path) {
   }
 }
 
-void MakeMountPoint(const std::string& target, bool directory) {
-  if (directory) {
-    MakeDirectories(target);
-    return;
-  }
-  size_t slash = target.rfind('/');
-  if (slash > 0) MakeDirectories(target.substr(0, slash));
-  UniqueFd file(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kMountPointFileMode));
-  if (!file && errno != EISDIR) throw RunnerSysError("create mount point " + target);
-}
-
 bool IsEmptyDirectory(int dir_fd) {
   UniqueFd fd(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) throw RunnerSysError("open a volume");
@@ -73,6 +62,17 @@ void CopyFile(int from, int to, const char* name, const struct stat& st) {
 }
 
 }  // namespace
+
+void MakeMountPoint(const std::string& target, bool directory) {
+  if (directory) {
+    MakeDirectories(target);
+    return;
+  }
+  size_t slash = target.rfind('/');
+  if (slash > 0) MakeDirectories(target.substr(0, slash));
+  UniqueFd file(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kMountPointFileMode));
+  if (!file && errno != EISDIR) throw RunnerSysError("create mount point " + target);
+}
 
 void CopyTree(int from, int to) {
   UniqueFd fd(::openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -41,6 +41,10 @@ std::vector<OpenBind> OpenBindSources(const std::vector<BindMount>& binds);
 // file source), fills empty copy-up sources from it, and mounts.
 void MountBinds(const std::vector<OpenBind>& binds);
 
+// Creates the mount point `target` in the current root, with missing
+// parents (0755): a directory, or an empty file.
+void MakeMountPoint(const std::string& target, bool directory);
+
 // Copies the tree under `from` into `to` (both directory descriptors):
 // regular files, directories, symlinks, device nodes and FIFOs, with owners,
 // modes and times.

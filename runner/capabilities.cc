@@ -42,4 +42,15 @@ void SetCapabilities(uint64_t capabilities) {
   CheckSys(::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear the ambient capabilities");
 }
 
+uint64_t PermittedCapabilities() {
+  __user_cap_header_struct header{};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+  CheckSys(::syscall(SYS_capget, &header, data), "read the capabilities");
+  uint64_t permitted = 0;
+  for (int word = 0; word < _LINUX_CAPABILITY_U32S_3; ++word)
+    permitted |= static_cast<uint64_t>(data[word].permitted) << (word * kBitsPerWord);
+  return permitted;
+}
+
 }  // namespace bld::runner

@@ -1,4 +1,5 @@
-// The capabilities of a container process: Docker's default set, nothing more.
+// The capabilities of a container process: Docker's default set, nothing
+// more, unless it is privileged (RUN --security=insecure): then all of bld's.
 //
 // Root in a container without a user namespace is root on the host, held
 // back only by what it may not do: no CAP_SYS_ADMIN (mount, pivot back out),
@@ -37,5 +38,9 @@ void LimitBoundingSet(uint64_t keep);
 // Sets the permitted and effective sets to `capabilities`, and empties the
 // inheritable and ambient sets.
 void SetCapabilities(uint64_t capabilities);
+
+// The calling thread's permitted set: every capability a privileged
+// container (RUN --security=insecure) gets, as bld holds them.
+uint64_t PermittedCapabilities();
 
 }  // namespace bld::runner

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -22,6 +23,7 @@
 #include "runner/etc_files.h"
 #include "runner/init_layer.h"
 #include "runner/interrupt.h"
+#include "runner/lower_lookup.h"
 #include "runner/mounts.h"
 #include "runner/terminal.h"
 #include "runner/user.h"
@@ -30,8 +32,6 @@ namespace bld::runner {
 
 namespace {
 
-// 256 bits, as Docker's container IDs: 64 hex digits.
-constexpr size_t kContainerIdBytes = 32;
 // Docker names a container's host by the ID's short form.
 constexpr size_t kShortIdLength = 12;
 constexpr mode_t kContainerSubdirMode = 0755;
@@ -90,12 +90,30 @@ std::unique_ptr<Container> Container::StartIn(const std::string& dir, const std:
 
 namespace {
 
+// The RUN --mount targets, resolved in the image (a mount point made on the
+// way the kernel follows, never over a symlink), parents before children.
+std::vector<MountPlan> ResolveMountTargets(const ContainerSpec& spec) {
+  std::vector<MountPlan> mounts = spec.mounts;
+  for (MountPlan& mount : mounts) {
+    std::string wanted = mount.target;
+    mount.target = ResolveInLowers(spec.lowerdirs, wanted);
+    if (mount.target == "/") throw Error("invalid mount target \"" + wanted + "\": a mount cannot replace the root");
+  }
+  std::stable_sort(mounts.begin(), mounts.end(), [](const MountPlan& a, const MountPlan& b) {
+    return std::count(a.target.begin(), a.target.end(), '/') < std::count(b.target.begin(), b.target.end(), '/');
+  });
+  return mounts;
+}
+
 // The root of a command's container: the init layer over the image, with
 // the generated /etc files beside it.
 void PlanCommandRoot(const std::string& dir, const ContainerSpec& spec, InitPlan& plan) {
   MakeSubdirectory(dir + "/init");
   WriteEtcFiles(dir, plan.hostname, spec.run.network == NetworkMode::kHost);
-  CreateInitLayer(dir + "/init", spec.lowerdirs);
+  plan.mounts = ResolveMountTargets(spec);
+  std::vector<MountPoint> mount_points;
+  for (const MountPlan& mount : plan.mounts) mount_points.push_back({mount.target, mount.directory});
+  CreateInitLayer(dir + "/init", spec.lowerdirs, mount_points);
   plan.rootfs.overlay.lowerdirs.push_back(dir + "/init");
   plan.rootfs.overlay.lowerdirs.insert(plan.rootfs.overlay.lowerdirs.end(), spec.lowerdirs.begin(),
                                        spec.lowerdirs.end());

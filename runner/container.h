@@ -11,7 +11,8 @@
 // order the kernel needs them (container_init.cc, CommandInit):
 //   cgroups -> namespaces (joining a network namespace) -> private mounts ->
 //   overlay root, /proc, /dev, /sys, /etc files -> loopback -> hostname ->
-//   pivot_root -> volumes and binds -> masked paths -> user lookup ->
+//   RUN --mount sources opened -> pivot_root -> volumes and binds ->
+//   RUN --mount targets -> masked paths -> user lookup ->
 //   working directory -> stdio (a controlling terminal with -t) -> bounding
 //   set, capabilities -> uid/gid -> chdir -> exec
 // and a failure at any step reaches the caller as an error naming the step,
@@ -37,6 +38,7 @@
 //   init/            the init layer (init_layer.h)
 //   rootfs/          the mount point of the root (seen only inside)
 //   hosts hostname resolv.conf   generated, bind-mounted (etc_files.h)
+//   mounts/<n>/      what RUN --mount n needs on the host (run_mounts.h)
 //
 // Thread safety: a Container belongs to one thread at a time. Containers may
 // be started from several threads at once.
@@ -54,9 +56,13 @@
 #include "runner/locked_dir.h"
 #include "runner/network.h"
 #include "runner/output_lines.h"
+#include "runner/run_mount_plan.h"
 #include "runner/system_call.h"
 
 namespace bld::runner {
+
+// 256 bits, as Docker's container IDs: 64 hex digits.
+inline constexpr size_t kContainerIdBytes = 32;
 
 // Docker's PATH for images whose config sets none.
 inline constexpr std::string_view kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -78,6 +84,10 @@ struct RunConfig {
   // container's host.
   std::string hostname;
   NetworkMode network = NetworkMode::kHost;
+  // RUN --security=insecure (docker run --privileged, less the host's
+  // devices): every capability bld holds, a writable sysfs, and none of
+  // Docker's masked or read-only kernel paths.
+  bool privileged = false;
 };
 
 // A host directory mounted into the container: a volume's _data or a host
@@ -119,6 +129,9 @@ struct ContainerSpec {
   std::optional<FilePlan> files;
   // The file step's COPY --from source image, top first.
   std::vector<std::string> source_lowerdirs;
+  // A RUN step's --mount mounts (run_mounts.h); their targets are resolved
+  // in the image here, and get their mount points in the init layer.
+  std::vector<MountPlan> mounts;
 };
 
 // The container could not start its command. exit_code() is what `docker
@@ -150,9 +163,9 @@ class Container {
   // setup inside the container are thrown by Wait.
   static std::unique_ptr<Container> Start(const std::string& containers_dir, const ContainerSpec& spec);
 
-  // Starts spec.run in a new container in `dir` (an existing, empty
-  // directory named `id`, which the caller created, locks and keeps: the
-  // destructor does not remove it).
+  // Starts spec.run in a new container in `dir` (an existing directory
+  // named `id`, which the caller created, locks and keeps: the destructor
+  // does not remove it), empty but for the caller's mounts/.
   static std::unique_ptr<Container> StartIn(const std::string& dir, const std::string& id, const ContainerSpec& spec);
 
   // Kills the container if it still runs, waits for it, and removes its

@@ -23,6 +23,7 @@
 #include "runner/mounts.h"
 #include "runner/network.h"
 #include "runner/overlay.h"
+#include "runner/run_mount_plan.h"
 #include "runner/terminal.h"
 #include "runner/user.h"
 
@@ -212,13 +213,15 @@ namespace {
     CheckSys(::setsid(), "start a new session");
     ::umask(kContainerUmask);
     MakeMountsPrivate();
-    MountRootfs(plan.rootfs);
+    MountRootfs(plan.rootfs, plan.run.privileged);
     if (plan.run.network == NetworkMode::kNone) BringUpLoopback();
     SetHostname(plan.hostname);
     std::vector<OpenBind> binds = OpenBindSources(plan.binds);
+    std::vector<OpenMount> run_mounts = OpenRunMounts(plan.mounts);
     PivotRoot(plan.rootfs.rootfs);
     MountBinds(binds);
-    MaskKernelPaths();
+    AttachRunMounts(run_mounts);
+    if (!plan.run.privileged) MaskKernelPaths();
     if (plan.stdio) {
       ConnectStdio(*plan.stdio);
     } else {
@@ -396,8 +399,9 @@ void ExecCommand(const RunConfig& run, int error_fd) {
   std::vector<std::string> env = ContainerEnvironment(run.env, user);
   const std::string workdir = run.workdir.empty() ? "/" : run.workdir;
   CreateWorkdir(workdir);
-  LimitBoundingSet(kDefaultCapabilities);
-  SetCapabilities(kDefaultCapabilities);
+  uint64_t capabilities = run.privileged ? PermittedCapabilities() : kDefaultCapabilities;
+  LimitBoundingSet(capabilities);
+  SetCapabilities(capabilities);
   SwitchUser(user);
   if (::chdir(workdir.c_str()) != 0)
     throw RunnerSysError("change to working directory " + workdir + " as uid " + std::to_string(user.uid));

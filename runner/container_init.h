@@ -52,7 +52,8 @@ void RunContainerInitIfRequested(int argc, char** argv);
 // and `bld exec` (container_exec.h), after the process is in the
 // container's namespaces and root: resolve the user in the image, complete
 // the environment, create the working directory, drop to Docker's
-// capabilities and the user, chdir, and exec. The parent-death signal is
+// capabilities (a privileged run keeps all of bld's) and the user, chdir,
+// and exec. The parent-death signal is
 // checked against `error_fd` (the setup error pipe) just before the exec.
 [[noreturn]] void ExecCommand(const RunConfig& run, int error_fd);
 

@@ -15,7 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kContainerIdBytes = 32;
 constexpr mode_t kContainerDirMode = 0700;
 // What a container killed by SIGKILL exits with, as a shell reports it.
 constexpr int kKilledExitCode = 128 + SIGKILL;

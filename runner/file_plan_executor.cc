@@ -73,18 +73,6 @@ std::string Basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// Opens `path` inside the root `root_fd` (symlinks resolve as if root_fd
-// were /, so nothing outside is reachable).
-UniqueFd OpenInRoot(int root_fd, const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  size_t start = path.find_first_not_of('/');
-  std::string rel = start == std::string::npos ? "." : path.substr(start);
-  int fd = static_cast<int>(syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
-  return UniqueFd(fd);
-}
-
 // The names in the directory `dir_fd` (without "." and ".."), in byte
 // order, so that a copy is made in the same order every time.
 std::vector<std::string> SortedNames(int dir_fd, const std::string& what) {

@@ -2,12 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <optional>
 
+#include "runner/lower_lookup.h"
 #include "runner/system_call.h"
 
 namespace bld::runner {
@@ -17,52 +17,18 @@ namespace {
 constexpr mode_t kDefaultDirMode = 0755;
 constexpr mode_t kFileMode = 0644;
 constexpr mode_t kPermissionBits = 07777;
-constexpr const char* kOverlayOpaqueXattr = "trusted.overlay.opaque";
 // overlayfs's own bookkeeping: copying it would, for one, make the init
 // layer's /etc opaque and hide the image's /etc.
 constexpr std::string_view kOverlayXattrPrefixes[] = {"trusted.overlay.", "user.overlay."};
 
-struct LowerDirectory {
-  std::string path;
-  struct stat st;
-};
+using LowerDirectory = LowerEntry;
 
-bool IsWhiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0); }
-
-bool IsOpaque(const std::string& path) {
-  char value;
-  return ::lgetxattr(path.c_str(), kOverlayOpaqueXattr, &value, 1) == 1 && value == 'y';
-}
-
-// The directory that the overlay of `lowerdirs` shows at `rel`, if it shows
-// a directory there: the topmost layer that has it, unless a layer above
-// deletes it (a whiteout), replaces it (a non-directory) or hides the lower
-// layers under it (an opaque ancestor).
+// The directory the overlay of `lowerdirs` shows at `rel`, if it shows a
+// directory there.
 std::optional<LowerDirectory> FindInLowers(const std::vector<std::string>& lowerdirs, std::string_view rel) {
-  for (const std::string& lower : lowerdirs) {
-    bool below_hidden = false;
-    std::string path = lower;
-    size_t pos = 0;
-    bool in_this_layer = true;
-    while (pos <= rel.size()) {
-      size_t end = std::min(rel.find('/', pos), rel.size());
-      path += "/";
-      path += rel.substr(pos, end - pos);
-      bool last = end == rel.size();
-      pos = end + 1;
-      struct stat st;
-      if (::lstat(path.c_str(), &st) != 0) {
-        if (errno != ENOENT) throw RunnerSysError("inspect " + path);
-        in_this_layer = false;
-        break;
-      }
-      if (IsWhiteout(st) || !S_ISDIR(st.st_mode)) return std::nullopt;
-      if (last) return LowerDirectory{path, st};
-      if (IsOpaque(path)) below_hidden = true;
-    }
-    if (!in_this_layer && below_hidden) return std::nullopt;
-  }
-  return std::nullopt;
+  std::optional<LowerEntry> entry = LookUpInLowers(lowerdirs, rel);
+  if (!entry || !S_ISDIR(entry->st.st_mode)) return std::nullopt;
+  return entry;
 }
 
 void CopyXattrs(const std::string& from, const std::string& to) {
@@ -101,21 +67,46 @@ void Mirror(const LowerDirectory& source, const std::string& target) {
 
 }  // namespace
 
-void CreateInitLayer(const std::string& dir, const std::vector<std::string>& lowerdirs) {
-  for (std::string_view rel : kInitLayerDirectories) {
-    std::string path = dir + "/" + std::string(rel);
-    CheckSys(::mkdir(path.c_str(), kDefaultDirMode), "create directory " + path);
+void CreateInitLayer(const std::string& dir, const std::vector<std::string>& lowerdirs,
+                     const std::vector<MountPoint>& mount_points) {
+  // Relative paths of the directories made, parents first.
+  std::vector<std::string> made;
+  auto make_directory = [&](const std::string& rel) {
+    std::string path = dir + "/" + rel;
+    if (::mkdir(path.c_str(), kDefaultDirMode) != 0) {
+      if (errno == EEXIST) return;
+      throw RunnerSysError("create directory " + path);
+    }
     // Explicitly: mkdir's mode is cut by the umask of bld's user.
     CheckSys(::chmod(path.c_str(), kDefaultDirMode), "set the mode of " + path);
-  }
+    made.push_back(rel);
+  };
+  for (std::string_view rel : kInitLayerDirectories) make_directory(std::string(rel));
   for (std::string_view rel : kInitLayerFiles) WriteFileWithMode(dir + "/" + std::string(rel), "", kFileMode);
+  for (const MountPoint& point : mount_points) {
+    std::string rel = point.path.substr(point.path.find_first_not_of('/'));
+    for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+      std::string parent = rel.substr(0, slash);
+      std::optional<LowerEntry> lower = LookUpInLowers(lowerdirs, parent);
+      if (lower && !S_ISDIR(lower->st.st_mode))
+        throw Error("cannot mount at " + point.path + ": /" + parent + " is not a directory in the image");
+      make_directory(parent);
+    }
+    std::optional<LowerEntry> lower = LookUpInLowers(lowerdirs, rel);
+    if (lower && S_ISDIR(lower->st.st_mode) != point.directory)
+      throw Error("cannot mount " + std::string(point.directory ? "a directory" : "a file") + " at " + point.path +
+                  ": the image has " + (point.directory ? "a file" : "a directory") + " there");
+    if (point.directory) {
+      make_directory(rel);
+    } else {
+      UniqueFd file(::open((dir + "/" + rel).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kFileMode));
+      if (!file) throw RunnerSysError("create mount point " + point.path);
+    }
+  }
   // Children first: setting a directory's times must come after the last
   // change inside it.
-  for (size_t i = std::size(kInitLayerDirectories); i-- > 0;) {
-    std::string_view rel = kInitLayerDirectories[i];
-    if (std::optional<LowerDirectory> source = FindInLowers(lowerdirs, rel))
-      Mirror(*source, dir + "/" + std::string(rel));
-  }
+  for (auto it = made.rbegin(); it != made.rend(); ++it)
+    if (std::optional<LowerDirectory> source = FindInLowers(lowerdirs, *it)) Mirror(*source, dir + "/" + *it);
 }
 
 }  // namespace bld::runner

@@ -16,6 +16,11 @@
 // lowerdirs show at that path (whiteouts and opaque directories honoured),
 // and 0755 root-owned when they show none.
 //
+// RUN --mount targets get their mount points here for the same reason: a
+// cache at /var/cache/apt or a secret at /run/secrets/token leaves no
+// /var/cache/apt or /run/secrets in the step's layer unless the image had
+// them. Their directories mirror the image's in the same way.
+//
 // Thread safety: CreateInitLayer keeps no state; calls on different
 // directories are independent.
 #pragma once
@@ -31,8 +36,18 @@ inline constexpr std::string_view kInitLayerDirectories[] = {"proc", "sys", "dev
 // Empty files, bind-mount targets for the generated ones.
 inline constexpr std::string_view kInitLayerFiles[] = {"etc/hosts", "etc/resolv.conf", "etc/hostname"};
 
+// A RUN --mount target: a path already resolved in the image
+// (ResolveInLowers), and whether a directory or a file is mounted there.
+struct MountPoint {
+  std::string path;  // absolute
+  bool directory = true;
+};
+
 // Fills `dir` (an existing empty directory) with the init layer for a root
-// filesystem made of `lowerdirs` (top first).
-void CreateInitLayer(const std::string& dir, const std::vector<std::string>& lowerdirs);
+// filesystem made of `lowerdirs` (top first), and the mount points of
+// `mount_points` with the directories on their way. Throws when the image
+// has a file where a directory is needed, or the other way round.
+void CreateInitLayer(const std::string& dir, const std::vector<std::string>& lowerdirs,
+                     const std::vector<MountPoint>& mount_points = {});
 
 }  // namespace bld::runner

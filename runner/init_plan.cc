@@ -22,7 +22,8 @@ OverlayLayers ParseOverlay(const json& j) {
 json RunJson(const RunConfig& r) {
   return {{"argv", r.argv},         {"env", r.env},
           {"user", r.user},         {"workdir", r.workdir},
-          {"hostname", r.hostname}, {"network", static_cast<int>(r.network)}};
+          {"hostname", r.hostname}, {"network", static_cast<int>(r.network)},
+          {"privileged", r.privileged}};
 }
 
 RunConfig ParseRun(const json& j) {
@@ -33,6 +34,7 @@ RunConfig ParseRun(const json& j) {
   r.workdir = j.at("workdir").get<std::string>();
   r.hostname = j.at("hostname").get<std::string>();
   r.network = static_cast<NetworkMode>(j.at("network").get<int>());
+  r.privileged = j.at("privileged").get<bool>();
   return r;
 }
 
@@ -95,6 +97,45 @@ FileStepPlan ParseFiles(const json& j) {
   return f;
 }
 
+json MountJson(const MountPlan& m) {
+  json j = {{"kind", static_cast<int>(m.kind)},
+            {"target", m.target},
+            {"directory", m.directory},
+            {"ro", m.read_only},
+            {"root", m.root},
+            {"path", m.path},
+            {"seed_root", m.seed_root},
+            {"seed_path", m.seed_path},
+            {"size", m.size},
+            // Bytes, not text: a secret may hold anything.
+            {"content", json::binary(std::vector<uint8_t>(m.content.begin(), m.content.end()))},
+            {"file", {m.mode, m.uid, m.gid}}};
+  if (m.overlay) j["overlay"] = OverlayJson(*m.overlay);
+  if (m.seed) j["seed"] = OverlayJson(*m.seed);
+  return j;
+}
+
+MountPlan ParseMount(const json& j) {
+  MountPlan m;
+  m.kind = static_cast<MountPlan::Kind>(j.at("kind").get<int>());
+  m.target = j.at("target").get<std::string>();
+  m.directory = j.at("directory").get<bool>();
+  m.read_only = j.at("ro").get<bool>();
+  m.root = j.at("root").get<std::string>();
+  m.path = j.at("path").get<std::string>();
+  m.seed_root = j.at("seed_root").get<std::string>();
+  m.seed_path = j.at("seed_path").get<std::string>();
+  m.size = j.at("size").get<uint64_t>();
+  const auto& bytes = j.at("content").get_binary();
+  m.content = std::string(bytes.begin(), bytes.end());
+  m.mode = j.at("file").at(0).get<mode_t>();
+  m.uid = j.at("file").at(1).get<uid_t>();
+  m.gid = j.at("file").at(2).get<gid_t>();
+  if (j.contains("overlay")) m.overlay = ParseOverlay(j.at("overlay"));
+  if (j.contains("seed")) m.seed = ParseOverlay(j.at("seed"));
+  return m;
+}
+
 }  // namespace
 
 std::string SerializeInitPlan(const InitPlan& p) {
@@ -114,6 +155,11 @@ std::string SerializeInitPlan(const InitPlan& p) {
   if (p.stdio)
     j["stdio"] = {p.stdio->in, p.stdio->out, p.stdio->err, p.stdio->console_socket};
   if (p.files) j["files"] = FilesJson(*p.files);
+  if (!p.mounts.empty()) {
+    json mounts = json::array();
+    for (const MountPlan& m : p.mounts) mounts.push_back(MountJson(m));
+    j["mounts"] = mounts;
+  }
   // CBOR: it carries strings as bytes, and argv, env and paths need not be
   // UTF-8.
   std::vector<uint8_t> bytes = json::to_cbor(j);
@@ -142,6 +188,8 @@ InitPlan ParseInitPlan(std::string_view bytes) {
       p.stdio = StdioFds{s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>(), s.at(3).get<int>()};
     }
     if (j.contains("files")) p.files = ParseFiles(j.at("files"));
+    if (j.contains("mounts"))
+      for (const json& m : j.at("mounts")) p.mounts.push_back(ParseMount(m));
     return p;
   } catch (const json::exception& e) {
     throw Error(std::string("runner: the container's init plan cannot be read: ") + e.what());

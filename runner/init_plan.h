@@ -16,6 +16,7 @@
 #include "runner/container.h"
 #include "runner/file_plan.h"
 #include "runner/mounts.h"
+#include "runner/run_mount_plan.h"
 
 namespace bld::runner {
 
@@ -39,6 +40,7 @@ struct InitPlan {
   std::optional<StdioFds> stdio;
   std::vector<std::string> cgroup_procs;
   std::optional<FileStepPlan> files;  // set: a file step, `run` unused
+  std::vector<MountPlan> mounts;      // RUN --mount (run_mount_plan.h)
   int output_fd = -1;  // where stdout and stderr go without `stdio`
   int error_fd = -1;   // the setup error pipe
 };

@@ -93,12 +93,13 @@ void MakeMountsPrivate() {
   CheckSys(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make the mounts of / private");
 }
 
-void MountRootfs(const RootfsPlan& plan) {
+void MountRootfs(const RootfsPlan& plan, bool writable_sysfs) {
   const std::string& root = plan.rootfs;
   MountOverlay(plan.overlay, root);
   Mount("proc", root + "/proc", "proc", kProcFlags, nullptr, "proc");
   MountDev(root + "/dev");
-  Mount("sysfs", root + "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "sysfs");
+  Mount("sysfs", root + "/sys", "sysfs", (writable_sysfs ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr,
+        "sysfs");
   for (const char* name : {"hosts", "hostname", "resolv.conf"}) {
     std::string source = plan.etc_files_dir + "/" + name;
     Mount(source.c_str(), root + "/etc/" + name, nullptr, MS_BIND, nullptr, source);

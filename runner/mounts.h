@@ -7,7 +7,7 @@
 //     null zero full random urandom tty, devpts at /dev/pts (a new instance,
 //     so the container sees only its own ptys) and the /dev/ptmx, /dev/fd
 //     and /dev/std{in,out,err} links; a tmpfs /dev/shm; a read-only sysfs at
-//     /sys; the generated /etc/hosts, /etc/hostname, /etc/resolv.conf bound
+//     /sys (writable for a privileged container); the generated /etc/hosts, /etc/hostname, /etc/resolv.conf bound
 //     over the init layer's files. The targets all come from the init layer,
 //     the topmost layer of a root whose upper dir is still empty, so none of
 //     them can be a symlink leading out of the root.
@@ -17,6 +17,7 @@
 //     /sys/firmware, ...: empty or unreadable) and read-only paths
 //     (/proc/sys, /proc/sysrq-trigger, ...). Without them, root in the
 //     container could reboot the host with `echo b > /proc/sysrq-trigger`.
+//     A privileged container (RunConfig::privileged) skips this step.
 //
 // Device nodes are made with mknod rather than bind-mounted from the host's
 // /dev: the runner is real root (no user namespace), for which mknod in a
@@ -45,7 +46,8 @@ struct RootfsPlan {
 };
 
 void MakeMountsPrivate();
-void MountRootfs(const RootfsPlan& plan);
+// `writable_sysfs`: a privileged container's /sys is writable.
+void MountRootfs(const RootfsPlan& plan, bool writable_sysfs);
 void PivotRoot(const std::string& rootfs);
 void MaskKernelPaths();
 

@@ -10,15 +10,13 @@
 #include <map>
 
 #include "runner/network.h"
+#include "runner/stream_relay.h"
 
 namespace bld::runner {
 
 namespace {
 
 constexpr int kListenBacklog = 128;
-// One read's worth of relayed data; large enough that a bulk transfer is not
-// bounded by system calls.
-constexpr size_t kRelayBuffer = 256 * 1024;
 // The largest UDP payload.
 constexpr size_t kMaxDatagram = 65535;
 constexpr uint64_t kWake = 1;
@@ -41,18 +39,6 @@ sockaddr_in LoopbackAddress(uint16_t port) {
 
 std::string Describe(const PortMapping& port) {
   return (port.host_ip.empty() ? "0.0.0.0" : port.host_ip) + ":" + std::to_string(port.host_port) + "/" + port.protocol;
-}
-
-// Writes all of `data`; false when the peer is gone.
-bool SendAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -173,40 +159,7 @@ void PortForwarder::AcceptLoop(const Listener& listener) {
 }
 
 void PortForwarder::RelayTcp(int client, int upstream) {
-  std::unique_ptr<char[]> buffer(new char[kRelayBuffer]);
-  // from[i] is read and written to to[i]; a direction ends at its EOF.
-  int from[2] = {client, upstream};
-  int to[2] = {upstream, client};
-  bool open[2] = {true, true};
-  while (open[0] || open[1]) {
-    pollfd fds[2];
-    int which[2];
-    nfds_t count = 0;
-    for (int i = 0; i < 2; ++i) {
-      if (!open[i]) continue;
-      fds[count] = {from[i], POLLIN, 0};
-      which[count++] = i;
-    }
-    if (::poll(fds, count, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    bool failed = false;
-    for (nfds_t k = 0; k < count; ++k) {
-      if (fds[k].revents == 0) continue;
-      int i = which[k];
-      ssize_t n = ::recv(from[i], buffer.get(), kRelayBuffer, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        open[i] = false;
-        ::shutdown(to[i], SHUT_WR);
-        if (n < 0) failed = true;
-      } else if (!SendAll(to[i], buffer.get(), static_cast<size_t>(n))) {
-        failed = true;
-      }
-    }
-    if (failed) break;
-  }
+  RelayStream(client, upstream);
   Untrack(client);
   Untrack(upstream);
   ::close(client);

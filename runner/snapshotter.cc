@@ -10,6 +10,7 @@
 
 #include "runner/interrupt.h"
 #include "runner/locked_dir.h"
+#include "runner/upper_dir_layer.h"
 #include "store/layer_applier.h"
 
 namespace bld::runner {
@@ -157,6 +158,10 @@ void Snapshotter::Unpack(const LayerRef& ref, const store::Digest& chain_id) {
   if (!store_.blobs().Exists(layer.blob))
     for (const store::Digest& blob : store_.BlobsWithDiffId(layer.diff_id))
       if (store_.blobs().Exists(blob)) layer.blob = blob;
+  // A layer made apart from its base (COPY --link) whose blob was never
+  // written: its snapshot alone is under its diffID; the blob comes from it.
+  if (!store_.blobs().Exists(layer.blob) && chain_id != layer.diff_id && Exists(store_, layer.diff_id))
+    layer.blob = StoreSnapshotBlob(store_, layer.diff_id, layer.diff_id, {}).digest;
   if (!store_.blobs().Exists(layer.blob))
     throw Error("runner: layer " + layer.diff_id.str() + " cannot be unpacked: its blob " + layer.blob.str() +
                 " is not in the store");

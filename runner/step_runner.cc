@@ -16,8 +16,14 @@ StepResult RunStep(store::Store& store, const StepSpec& spec, const OutputLines:
   ContainerSpec container_spec;
   container_spec.lowerdirs = Snapshotter(store).Prepare(spec.layers);
   container_spec.run = spec.run;
+  // The container's directory is made here, so that the mounts' own
+  // directories live and go with it; declared in this order, the container
+  // ends first, then the mounts (leases, relays), then the directory.
+  LockedDir dir = LockedDir::Create(store.containers_dir(), "", kContainerIdBytes);
+  PreparedMounts mounts = PreparedMounts::Prepare(store, dir.path(), spec.mounts);
+  container_spec.mounts = mounts.plans();
 
-  std::unique_ptr<Container> container = Container::Start(store.containers_dir(), container_spec);
+  std::unique_ptr<Container> container = Container::StartIn(dir.path(), dir.name(), container_spec);
   OutputLines output(on_line, spec.output_tail_lines);
   StepResult result;
   result.status = container->Wait(output, spec.cancel_fd);

@@ -4,15 +4,16 @@
 //   RunStep(store, {layers, run config, layer options}, on_line)
 //     -> {exit status, last output lines, layer or none}
 //
-// It unpacks the layers that are not yet snapshots (snapshotter.h), runs the
-// command in a throwaway container on them (container.h), streams its output
-// line by line, and, if the command succeeded, turns what it changed into a
-// layer: its diffID is computed and the upper dir becomes the layer's
-// snapshot, so the next step starts at once; the layer's blob is written
-// later, from the snapshot, if an image needs it (upper_dir_layer.h).
-// Whatever happens (success, failed
-// command, setup error, exception, Ctrl-C) the container is dead and its
-// directory removed when RunStep returns or throws.
+// It unpacks the layers that are not yet snapshots (snapshotter.h), prepares
+// the step's mounts (run_mounts.h: cache leases are held, and ssh relays
+// run, until the step ends), runs the command in a throwaway container on
+// them (container.h), streams its output line by line, and, if the command
+// succeeded, turns what it changed into a layer: its diffID is computed and
+// the upper dir becomes the layer's snapshot, so the next step starts at
+// once; the layer's blob is written later, from the snapshot, if an image
+// needs it (upper_dir_layer.h). Whatever happens (success, failed command,
+// setup error, exception, Ctrl-C) the container is dead and its directory
+// removed when RunStep returns or throws.
 //
 // A failing command is a result, not an exception: the builder shows the
 // command, status.Describe() and output_tail ("exit code 1" and the last
@@ -32,6 +33,7 @@
 
 #include "runner/container.h"
 #include "runner/output_lines.h"
+#include "runner/run_mounts.h"
 #include "runner/snapshotter.h"
 #include "store/layer_writer.h"
 #include "store/store.h"
@@ -41,6 +43,8 @@ namespace bld::runner {
 struct StepSpec {
   std::vector<LayerRef> layers;  // the image's layers, base first
   RunConfig run;
+  // RUN --mount: mounted for the command, never part of its layer.
+  std::vector<StepMount> mounts;
   store::LayerWriteOptions layer_options;  // its time clamp shapes the diff
   // Output lines kept for the error report of a failing step.
   size_t output_tail_lines = 10;

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -75,6 +77,15 @@ bool ReadRegularFile(const std::string& path, size_t max_size, std::string& cont
     if (content.size() > max_size) throw Error("runner: " + path + " grew past " + std::to_string(max_size) + " bytes");
   }
   return true;
+}
+
+UniqueFd OpenInRoot(int root_fd, const std::string& path, int flags) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  size_t start = path.find_first_not_of('/');
+  std::string rel = start == std::string::npos ? "." : path.substr(start);
+  return UniqueFd(static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how)));
 }
 
 }  // namespace bld::runner

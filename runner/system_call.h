@@ -56,4 +56,10 @@ void WriteFileWithMode(const std::string& path, std::string_view content, mode_t
 // `max_size`. Returns false if the file does not exist.
 bool ReadRegularFile(const std::string& path, size_t max_size, std::string& content);
 
+// Opens `path` inside the directory `root_fd` as if it were `/`: symlinks
+// and `..` resolve inside it, so nothing outside is reachable
+// (openat2 RESOLVE_IN_ROOT). `flags` as open(2)'s; O_CLOEXEC is added. An
+// invalid descriptor (errno set) when it cannot be opened.
+UniqueFd OpenInRoot(int root_fd, const std::string& path, int flags);
+
 }  // namespace bld::runner

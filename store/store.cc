@@ -58,7 +58,7 @@ std::unique_ptr<Store> Store::Open(const std::string& root, const Options& optio
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) throw Error("cannot create " + parent.string() + " for the store root " + root + ": " + ec.message());
   MakeDirectory(root, kRootMode);
-  for (const char* dir : {"snapshots", "containers", "volumes", "tmp"}) MakeDirectory(root + "/" + dir, kRootMode);
+  for (const char* dir : {"snapshots", "containers", "volumes", "cache-mounts", "tmp"}) MakeDirectory(root + "/" + dir, kRootMode);
   return std::unique_ptr<Store>(new Store(root, options));
 }
 

@@ -4,7 +4,7 @@
 //   <root>/blobs/sha256/<hex>   BlobStore
 //   <root>/ingest/              BlobStore's partial writes
 //   <root>/meta/                MetaStore (LMDB)
-//   <root>/snapshots/ containers/ volumes/   created here, owned by runner/
+//   <root>/snapshots/ containers/ volumes/ cache-mounts/   created here, owned by runner/
 //   <root>/tmp/                            created here, builds' scratch
 //
 // The invariant this class keeps: a ref is written only after every blob its
@@ -61,6 +61,8 @@ class Store {
   std::string snapshots_dir() const { return root_ + "/snapshots"; }
   std::string containers_dir() const { return root_ + "/containers"; }
   std::string volumes_dir() const { return root_ + "/volumes"; }
+  // RUN --mount=type=cache directories (runner/cache_mounts.h).
+  std::string cache_mounts_dir() const { return root_ + "/cache-mounts"; }
   // Builds' scratch space (a context read from stdin, ADD downloads).
   std::string tmp_dir() const { return root_ + "/tmp"; }
 

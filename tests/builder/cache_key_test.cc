@@ -27,8 +27,51 @@ TEST_CASE("the key of FROM an image pins the platform and the manifest digest") 
   CHECK(builder::FromImageKey("linux/arm64", Manifest()) != builder::FromImageKey("linux/amd64", Manifest()));
 }
 
-TEST_CASE("the key of FROM scratch depends only on the platform") {
-  CHECK(builder::FromScratchKey("linux/arm64/v8") == "31224a8ef0aee875d89d3d551e52da6fc0f1c22144abf65d5cb056b715b814a7");
+TEST_CASE("the key of FROM scratch depends only on the platform and marks Docker's PATH") {
+  CHECK(builder::FromScratchKey("linux/arm64/v8") == "31ab36aaa9013878a0e162f25fcf66857b8310e6a9b5aad809f49798df805d79");
+}
+
+TEST_CASE("the key of FROM an image without PATH marks the PATH the stage gets") {
+  CHECK(builder::FromImageKey("linux/amd64", Manifest(), true) ==
+        "b31914b2723177c4244fa9ed660e57af3d1a8db18954b83d8c09211e0a7aab3a");
+}
+
+TEST_CASE("a RUN --mount key lists each mount, and a bind mount's content") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "RUN --mount=type=cache,target=/c true";
+  in.network = "host";
+  in.mounts = {{"mount 0 cache /c", ""}};
+  CHECK(builder::StepKey(in) == "10e3910af5112c75962391e808766c5183421572e6685c78981eb7a652b169d6");
+  StepKeyInputs bind;
+  bind.parent = Parent();
+  bind.instruction = "RUN --mount=target=/src make";
+  bind.network = "host";
+  bind.mounts = {{"mount 0 bind /src", ":src h1"}};
+  CHECK(builder::StepKey(bind) == "1380eb8c3594196574e1bd5a575e91a65faa77c50edbd260d4f9387b723dec0e");
+  bind.mounts["mount 0 bind /src"] = ":src h2";
+  CHECK(builder::StepKey(bind) != "1380eb8c3594196574e1bd5a575e91a65faa77c50edbd260d4f9387b723dec0e");
+}
+
+TEST_CASE("a RUN without mounts keeps the key it had before mounts existed") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "RUN echo hi";
+  in.args = {{"BUILD", "1"}};
+  in.network = "host";
+  in.mounts = {};
+  CHECK(builder::StepKey(in) == "7a583b529c74486214c03ec103fa0a96fd9e7637562e0ed4e00887f531066e4d");
+}
+
+TEST_CASE("a COPY --link step's key is its parent and the key of its layer alone") {
+  StepKeyInputs alone;
+  alone.parent = "linked, workdir /app";
+  alone.instruction = "COPY --link a /b/";
+  alone.files = {{"a", "f 420 x"}};
+  alone.from_key = "";
+  std::string link = builder::StepKey(alone);
+  CHECK(link == "ef1d25941985dbbf348d80c95f761645c65363d7888e9650fcfe122cd889b3e2");
+  CHECK(builder::LinkedStepKey(Parent(), link) == "72daa013a522a6f2c2e9cd4ed8592da05c360538b745adf17cdb733473ebb3bc");
 }
 
 TEST_CASE("a RUN key covers its parent, text, visible build args and network") {

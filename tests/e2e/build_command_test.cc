@@ -130,7 +130,7 @@ TEST_CASE("a Dockerfile syntax error exits 1 before anything runs") {
   auto r = env.Build({env.context.path()});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("Dockerfile:2"));
-  CHECK_THAT(r.err, Catch::Contains("unknown flag: chwon (did you mean chown?)"));
+  CHECK_THAT(r.err, Catch::Contains("unknown flag: --chwon (did you mean --chown?)"));
 }
 
 TEST_CASE("an invalid tag is refused before building") {

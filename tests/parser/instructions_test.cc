@@ -48,14 +48,19 @@ TEST_CASE("an unknown instruction suggests the closest one") {
 }
 
 TEST_CASE("an unknown flag suggests the closest one") {
-  CHECK(ErrorOf("FROM x\nCOPY --chwon=1 a b\n") == "unknown flag: chwon (did you mean chown?)");
-  CHECK_THAT(ErrorOf("FROM x\nENV --x=1 A=1\n"), Catch::StartsWith("unknown flag: x"));
+  CHECK(ErrorOf("FROM x\nCOPY --chwon=1 a b\n") == "unknown flag: --chwon (did you mean --chown?)");
+  CHECK_THAT(ErrorOf("FROM x\nENV --x=1 A=1\n"), Catch::StartsWith("unknown flag: --x"));
+}
+
+TEST_CASE("an unknown flag is named with its dashes") {
+  CHECK(ErrorOf("FROM x\nCOPY --user=1 a b\n") == "unknown flag: --user");
+  CHECK_THAT(ErrorOf("FROM x\nRUN --user=1 true\n"), Catch::StartsWith("unknown flag: --user"));
 }
 
 TEST_CASE("flag values are checked by type") {
-  CHECK(ErrorOf("FROM x\nCOPY --chown a b\n") == "missing a value on flag: chown");
-  CHECK(ErrorOf("FROM x\nCOPY --link=maybe a b\n") == "expecting boolean value for flag link, not: maybe");
-  CHECK(ErrorOf("FROM x\nCOPY --from=a --from=b a b\n") == "duplicate flag specified: from");
+  CHECK(ErrorOf("FROM x\nCOPY --chown a b\n") == "missing a value on flag: --chown");
+  CHECK(ErrorOf("FROM x\nCOPY --link=maybe a b\n") == "expecting boolean value for flag --link, not: maybe");
+  CHECK(ErrorOf("FROM x\nCOPY --from=a --from=b a b\n") == "duplicate flag specified: --from");
   auto body = Body("FROM x\nCOPY --link --exclude=*.o --exclude=*.a a b\n");
   CHECK(body[0].Flag("link") == "true");
   CHECK(body[0].FlagValues("exclude") == Strings{"*.o", "*.a"});
@@ -91,6 +96,32 @@ TEST_CASE("COPY and ADD need a destination") {
   CHECK_THAT(ErrorOf("FROM x\nADD\n"), Catch::StartsWith("ADD requires at least two arguments"));
   // A heredoc is a source, so `COPY <<EOF /dst` has both.
   CHECK(Body("FROM x\nCOPY <<EOF /dst\nhi\nEOF\n")[0].heredocs.size() == 1);
+}
+
+TEST_CASE("a chmod beyond 07777 is refused") {
+  CHECK_THAT(ErrorOf("FROM x\nCOPY --chmod=17777 a b\n"),
+             Catch::StartsWith("invalid --chmod=17777: the mode must be an octal number from 0 to 07777"));
+  CHECK(Body("FROM x\nCOPY --chmod=7777 a b\n")[0].Flag("chmod") == "7777");
+}
+
+TEST_CASE("a heredoc as the destination of COPY is refused") {
+  CHECK_THAT(ErrorOf("FROM x\nCOPY <<EOF\nhi\nEOF\n"),
+             Catch::StartsWith("COPY <<EOF: a heredoc is a source and cannot be the destination"));
+  CHECK(ErrorLine("FROM x\nCOPY <<EOF\nhi\nEOF\n") == 2);
+}
+
+TEST_CASE("a URL as a COPY source is refused") {
+  CHECK(ErrorOf("FROM x\nCOPY https://example.org/a.txt /a\n") ==
+        "COPY https://example.org/a.txt: COPY cannot download a URL; use ADD https://example.org/a.txt instead");
+  CHECK(Body("FROM x\nADD https://example.org/a.txt /a\n").size() == 1);
+}
+
+TEST_CASE("the flags of each instruction are listed for the builder") {
+  std::vector<std::string> run;
+  for (const FlagSpec& f : AcceptedFlags(Keyword::kRun)) run.emplace_back(f.name);
+  CHECK(run == Strings{"mount", "network", "security", "device"});
+  CHECK(AcceptedFlags(Keyword::kEnv).empty());
+  CHECK(AllKeywordValues().size() == AllKeywords().size());
 }
 
 TEST_CASE("a chmod flag must be an octal mode") {
@@ -152,7 +183,7 @@ TEST_CASE("HEALTHCHECK is NONE or CMD with its options") {
   CHECK(ErrorOf("FROM x\nHEALTHCHECK --timeout=10us CMD x\n") == "Interval \"timeout\" cannot be less than 1ms");
   CHECK(ErrorOf("FROM x\nHEALTHCHECK --retries=-1 CMD x\n") == "--retries cannot be negative (-1)");
   CHECK_THAT(ErrorOf("FROM x\nHEALTHCHECK --retries=x CMD x\n"), Catch::Contains("is not a whole number"));
-  CHECK_THAT(ErrorOf("FROM x\nHEALTHCHECK --bogus=1 CMD x\n"), Catch::StartsWith("unknown flag: bogus"));
+  CHECK_THAT(ErrorOf("FROM x\nHEALTHCHECK --bogus=1 CMD x\n"), Catch::StartsWith("unknown flag: --bogus"));
 }
 
 TEST_CASE("durations are read as Go reads them") {
@@ -172,14 +203,26 @@ TEST_CASE("RUN --mount, --network and --security are checked") {
   auto body = Body("FROM x\nRUN --mount=type=cache,target=/root/.cache,id=c --network=none true\n");
   RunMount m = ParseRunMount(body[0].FlagValues("mount")[0]);
   CHECK(m.type == "cache");
-  CHECK(m.Option("target") == "/root/.cache");
-  CHECK(m.Option("id") == "c");
+  CHECK(m.target == "/root/.cache");
+  CHECK(m.id == "c");
   CHECK_THAT(ErrorOf("FROM x\nRUN --mount=type=cahce,target=/x true\n"),
              Catch::Contains("unsupported mount type \"cahce\" (did you mean cache?)"));
-  CHECK_THAT(ErrorOf("FROM x\nRUN --mount=type=bind true\n"), Catch::Contains("requires a target"));
   CHECK_THAT(ErrorOf("FROM x\nRUN --network=bridge true\n"), Catch::Contains("unsupported network mode"));
   CHECK_THAT(ErrorOf("FROM x\nRUN --security=root true\n"), Catch::Contains("unsupported security mode"));
-  CHECK(ParseRunMount("type=bind,target=/x,\"source=a,b\"").Option("source") == "a,b");
+  CHECK(ParseRunMount("type=bind,target=/x,\"source=a,b\"").source == "a,b");
+}
+
+TEST_CASE("a mount option value that does not exist names the flag and the line") {
+  std::string text = "FROM x\nRUN --mount=type=cache,target=/c,sharing=sometimes true\n";
+  CHECK(ErrorOf(text) ==
+        "RUN --mount=type=cache,target=/c,sharing=sometimes: unsupported sharing value \"sometimes\" (use shared, "
+        "private or locked)");
+  CHECK(ErrorLine(text) == 2);
+}
+
+TEST_CASE("RUN --mount=from=<stage> needs no target") {
+  auto body = Body("FROM x AS a\nFROM x\nRUN --mount=from=a ls\n");
+  CHECK(ParseRunMount(body[0].FlagValues("mount")[0]).target.empty());
 }
 
 TEST_CASE("instructions keep their first and last line") {

@@ -58,6 +58,20 @@ TEST_CASE("continuation lines are joined as written, the escape and trailing bla
   CHECK(t.nodes[1].end_line == 4);
 }
 
+TEST_CASE("a line ending in two escapes ends the instruction") {
+  SyntaxTree t = Parse("FROM x\nENV C trailing\\\\backslash\\\\\nENV D d\n");
+  REQUIRE(t.nodes.size() == 3);
+  CHECK(t.nodes[1].args == Strings{"C", "trailing\\\\backslash\\\\"});
+  CHECK(t.nodes[1].end_line == 2);
+  CHECK(t.nodes[2].args == Strings{"D", "d"});
+}
+
+TEST_CASE("an escape alone on a line continues the instruction") {
+  SyntaxTree t = Parse("FROM x\nRUN a \\\n\\\n b\n");
+  REQUIRE(t.nodes.size() == 2);
+  CHECK(t.nodes[1].args == Strings{"a  b"});
+}
+
 TEST_CASE("comment lines inside a continuation are dropped") {
   SyntaxTree t = Parse("FROM x\nRUN a \\\n# comment\n    # another\n  b\n");
   CHECK(t.nodes[1].args == Strings{"a   b"});

@@ -15,6 +15,7 @@ TEST_CASE("an init plan reads back as it was written, bytes that are not UTF-8 i
   plan.run.user = "app:staff";
   plan.run.workdir = "/srv";
   plan.run.network = runner::NetworkMode::kNone;
+  plan.run.privileged = true;
   plan.hostname = "abc";
   plan.binds = {{"/host", "/ctr", true, false}};
   plan.stdio = runner::StdioFds{4, 5, 6, -1};
@@ -43,6 +44,7 @@ TEST_CASE("an init plan reads back as it was written, bytes that are not UTF-8 i
   CHECK(back.run.argv == plan.run.argv);
   CHECK(back.run.env == plan.run.env);
   CHECK(back.run.network == runner::NetworkMode::kNone);
+  CHECK(back.run.privileged);
   CHECK(back.binds.at(0).read_only);
   CHECK(back.stdio->out == 5);
   CHECK(back.error_fd == 8);
