@@ -10,9 +10,10 @@ BUILD_PKGS=(cmake ninja-build g++ pkg-config
 # What the tests and the demo run: the busybox base image is made from
 # busybox-static; the rest are the real peers the interop tests talk to
 # (the registry server, skopeo, podman, umoci, runc) and the tools their
-# setups use (htpasswd from apache2-utils, tar with zstd, pgrep from procps).
+# setups use (htpasswd from apache2-utils, tar with zstd, pgrep from procps,
+# ssh-keygen/ssh-agent from openssh-client for RUN --mount=type=ssh).
 TEST_PKGS=(busybox-static docker-registry skopeo podman umoci runc apache2-utils zstd
-  golang-github-containers-common procps)
+  golang-github-containers-common procps openssh-client)
 
 want=("${BUILD_PKGS[@]}")
 case "${1:-build}" in
