@@ -47,10 +47,12 @@ std::optional<ImageState> BuildCache::Get(const std::string& key) const {
   } catch (const std::exception&) {
     return std::nullopt;  // a record this version cannot read is a miss
   }
-  std::vector<store::Digest> chain = LayerChainIds(state);
-  if (chain.size() != state.layers.size()) return std::nullopt;
-  for (size_t i = 0; i < state.layers.size(); ++i)
-    if (!LayerUsable(store_, state.layers[i], chain[i])) return std::nullopt;
+  std::vector<store::Digest> chain;  // hashed only if a layer has no blob
+  for (size_t i = 0; i < state.layers.size(); ++i) {
+    if (store_.blobs().Exists(state.layers[i].digest)) continue;
+    if (chain.empty()) chain = LayerChainIds(state);
+    if (chain.size() != state.layers.size() || !LayerUsable(store_, state.layers[i], chain[i])) return std::nullopt;
+  }
   return state;
 }
 

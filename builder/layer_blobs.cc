@@ -42,8 +42,7 @@ std::vector<store::Digest> LayerChainIds(const ImageState& state) {
 
 bool LayerUsable(const store::Store& store, const store::Descriptor& layer, const store::Digest& chain_id) {
   if (store.blobs().Exists(layer.digest)) return true;
-  if (runner::Snapshotter::Exists(store, chain_id)) return true;
-  if (runner::Snapshotter::Exists(store, layer.digest)) return true;  // made apart from its base (COPY --link)
+  if (runner::Snapshotter::Holding(store, chain_id, layer.digest)) return true;
   // The layer of a cache record written before its blob was: its diffID is
   // the descriptor's digest, and the blob written later is under it.
   return BlobOf(store, layer.digest, "").has_value();
@@ -99,9 +98,8 @@ std::shared_future<store::Descriptor> LayerBlobs::Enqueue(const store::Digest& c
 }
 
 store::Descriptor LayerBlobs::Write(const store::Digest& chain_id, const store::Digest& diff_id) {
-  // A layer made apart from its base (COPY --link) has only the snapshot of
-  // the layer alone, whose chain ID is its diffID.
-  const store::Digest& snapshot = runner::Snapshotter::Exists(store_, chain_id) ? chain_id : diff_id;
+  // StoreSnapshotBlob says which snapshot is missing if neither is there.
+  store::Digest snapshot = runner::Snapshotter::Holding(store_, chain_id, diff_id).value_or(chain_id);
   store::LayerInfo layer = runner::StoreSnapshotBlob(store_, snapshot, diff_id, options_, [this] {
     if (stopping_) throw Stopped();
   });
@@ -138,12 +136,8 @@ std::vector<store::Descriptor> LayerBlobs::Materialize(const ImageState& state) 
     const store::Digest& diff_id = state.config.rootfs.diff_ids[i];
     if (std::optional<store::Descriptor> blob = ExistingBlob(diff_id)) {
       out[i] = *blob;
-    } else if (runner::Snapshotter::Exists(store_, chain[i])) {
+    } else if (runner::Snapshotter::Holding(store_, chain[i], diff_id)) {
       pending[i] = Enqueue(chain[i], diff_id);
-    } else if (runner::Snapshotter::Exists(store_, diff_id)) {
-      // A layer made apart from its base (COPY --link): its snapshot is the
-      // one of the layer alone, whose chain ID is its diffID.
-      pending[i] = Enqueue(diff_id, diff_id);
     } else if (std::optional<store::Descriptor> other = BlobOf(store_, diff_id, "")) {
       out[i] = *other;  // compressed another way, and no snapshot to write it again from
     } else {

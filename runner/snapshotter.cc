@@ -95,6 +95,13 @@ bool Snapshotter::Exists(const store::Store& store, const store::Digest& chain_i
   return IsDirectory(store.snapshots_dir() + "/" + std::string(chain_id.hex()));
 }
 
+std::optional<store::Digest> Snapshotter::Holding(const store::Store& store, const store::Digest& chain_id,
+                                                  const store::Digest& diff_id) {
+  if (Exists(store, chain_id)) return chain_id;
+  if (Exists(store, diff_id)) return diff_id;
+  return std::nullopt;
+}
+
 store::Digest Snapshotter::Promote(const std::string& dir, const std::vector<LayerRef>& below,
                                    const store::Digest& diff_id) {
   std::vector<store::Digest> diff_ids;
@@ -158,10 +165,11 @@ void Snapshotter::Unpack(const LayerRef& ref, const store::Digest& chain_id) {
   if (!store_.blobs().Exists(layer.blob))
     for (const store::Digest& blob : store_.BlobsWithDiffId(layer.diff_id))
       if (store_.blobs().Exists(blob)) layer.blob = blob;
-  // A layer made apart from its base (COPY --link) whose blob was never
-  // written: its snapshot alone is under its diffID; the blob comes from it.
-  if (!store_.blobs().Exists(layer.blob) && chain_id != layer.diff_id && Exists(store_, layer.diff_id))
-    layer.blob = StoreSnapshotBlob(store_, layer.diff_id, layer.diff_id, {}).digest;
+  // A layer whose blob was never written, here at a chain ID it was not
+  // made at (COPY --link): its blob comes from the snapshot that holds it.
+  if (!store_.blobs().Exists(layer.blob))
+    if (std::optional<store::Digest> holding = Holding(store_, chain_id, layer.diff_id))
+      layer.blob = StoreSnapshotBlob(store_, *holding, layer.diff_id, {}).digest;
   if (!store_.blobs().Exists(layer.blob))
     throw Error("runner: layer " + layer.diff_id.str() + " cannot be unpacked: its blob " + layer.blob.str() +
                 " is not in the store");

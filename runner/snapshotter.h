@@ -26,6 +26,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,12 @@ class Snapshotter {
   std::string Path(const store::Digest& chain_id) const;
   // Whether the snapshot with this chain ID is in place in `store`.
   static bool Exists(const store::Store& store, const store::Digest& chain_id);
+  // The snapshot that holds the files of layer `diff_id` at chain ID
+  // `chain_id`: that one, or else the snapshot of the layer alone (chain ID
+  // = diffID), which a layer made apart from its base (COPY --link) has;
+  // nullopt when neither is in place.
+  static std::optional<store::Digest> Holding(const store::Store& store, const store::Digest& chain_id,
+                                              const store::Digest& diff_id);
 
   // Makes `dir`, a directory in the snapshot format on the store's
   // filesystem (a container's upper dir), the snapshot of the layer
