@@ -27,11 +27,11 @@
 #include "cli/store_lock.h"
 #include "registry/credentials.h"
 #include "registry/login.h"
-#include "registry/platform.h"
 #include "registry/puller.h"
 #include "registry/pusher.h"
 #include "registry/reference.h"
 #include "store/error.h"
+#include "store/platform.h"
 
 namespace bld::cli {
 
@@ -287,7 +287,7 @@ void AddPullCommand(CLI::App& app, CommandContext& ctx) {
       store::GcLock gc_lock = LockStoreShared(*store);
       registry::PullOptions options;
       options.registry = RegistryOptionsFrom(opts->insecure);
-      if (!opts->platform.empty()) options.platform = registry::ParsePlatform(opts->platform);
+      if (!opts->platform.empty()) options.platform = store::ParsePlatform(opts->platform);
       std::optional<store::Descriptor> before = store->GetRef(ref.String());
       if (!opts->quiet)
         std::printf("%s: Pulling from %s\n", (ref.digest().empty() ? ref.tag() : ref.digest()).c_str(),

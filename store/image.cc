@@ -1,7 +1,5 @@
 #include "store/image.h"
 
-#include <sys/utsname.h>
-
 #include <cstdio>
 #include <ctime>
 
@@ -16,47 +14,26 @@ constexpr int64_t kNanosPerSecond = 1'000'000'000;
 
 }  // namespace
 
-Platform HostPlatform() {
-  Platform p;
-  p.os = "linux";
-#if defined(__x86_64__)
-  p.architecture = "amd64";
-#elif defined(__aarch64__)
-  p.architecture = "arm64";
-#elif defined(__arm__)
-  p.architecture = "arm";
-  p.variant = "v7";
-#elif defined(__i386__)
-  p.architecture = "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  p.architecture = "ppc64le";
-#elif defined(__s390x__)
-  p.architecture = "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-  p.architecture = "riscv64";
-#else
-  // Any other port: what the kernel calls the machine.
-  utsname u{};
-  if (::uname(&u) == 0) p.architecture = u.machine;
-#endif
-  return p;
+std::optional<Descriptor> SelectManifest(const ImageIndex& index, const Platform& wanted) {
+  std::optional<Descriptor> best;
+  size_t best_rank = 0;
+  for (const Descriptor& d : index.manifests) {
+    if (!d.platform) continue;
+    std::optional<size_t> rank = MatchRank(wanted, *d.platform);
+    if (rank && (!best || *rank < best_rank)) {
+      best = d;
+      best_rank = *rank;
+    }
+  }
+  return best;
 }
 
 Image ReadImage(const Store& store, const Descriptor& descriptor, const Platform& platform) {
   Descriptor d = descriptor;
   if (IsIndexMediaType(d.media_type)) {
     ImageIndex index = ParseImageIndex(store.blobs().ReadAll(d.digest, kMaxIndexSize), d.digest);
-    const Descriptor* chosen = nullptr;
-    for (const Descriptor& m : index.manifests) {
-      if (!m.platform || m.platform->os != platform.os || m.platform->architecture != platform.architecture) continue;
-      if (!platform.variant.empty() && !m.platform->variant.empty() && m.platform->variant != platform.variant)
-        continue;
-      chosen = &m;
-      break;
-    }
-    if (!chosen)
-      throw Error("image index " + d.digest.str() + " has no manifest for " + platform.os + "/" +
-                  platform.architecture + (platform.variant.empty() ? "" : "/" + platform.variant));
+    std::optional<Descriptor> chosen = SelectManifest(index, platform);
+    if (!chosen) throw Error("image index " + d.digest.str() + " has no manifest for " + FormatPlatform(platform));
     d = *chosen;
   }
   Image image;

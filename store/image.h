@@ -16,6 +16,7 @@
 
 #include "store/layer_writer.h"
 #include "store/oci.h"
+#include "store/platform.h"
 #include "store/store.h"
 
 namespace bld::store {
@@ -27,11 +28,13 @@ struct Image {
   Digest id() const { return manifest.config.digest; }  // Docker's image ID
 };
 
-// The platform bld runs images of: the host's (linux/amd64 and the like).
-Platform HostPlatform();
+// The entry of `index` to use for `wanted`: the best match by MatchRank
+// (store/platform.h), the first of equals; entries without a platform (such
+// as attestations) are never picked. nullopt when none can run there.
+std::optional<Descriptor> SelectManifest(const ImageIndex& index, const Platform& wanted);
 
 // Reads the image `descriptor` names. For an index or manifest list, picks
-// the manifest for `platform` (architecture, os and, when given, variant).
+// the manifest for `platform` with SelectManifest.
 // Throws bld::Error naming what is missing or malformed.
 Image ReadImage(const Store& store, const Descriptor& descriptor, const Platform& platform = HostPlatform());
 
