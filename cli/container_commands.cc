@@ -52,6 +52,7 @@
 #include "runner/volume_store.h"
 #include "store/error.h"
 #include "store/image.h"
+#include "store/timestamp.h"
 
 namespace bld::cli {
 

@@ -18,7 +18,7 @@
 #include "runner/network.h"
 #include "runner/port_forwarder.h"
 #include "runner/terminal.h"
-#include "store/image.h"
+#include "store/timestamp.h"
 
 namespace bld::runner {
 

@@ -8,7 +8,7 @@
 
 #include "runner/container_state.h"
 #include "runner/system_call.h"
-#include "store/image.h"
+#include "store/timestamp.h"
 
 namespace bld::runner {
 

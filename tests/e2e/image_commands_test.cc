@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "store/image.h"
+#include "store/timestamp.h"
 #include "store/store.h"
 #include "support/busybox.h"
 #include "support/process.h"
