@@ -11,6 +11,7 @@
 
 #include "store/archive_handles.h"
 #include "store/error.h"
+#include "store/timestamp.h"
 
 namespace bld::store {
 
