@@ -51,6 +51,7 @@
 #include "runner/terminal.h"
 #include "runner/volume_store.h"
 #include "store/error.h"
+#include "store/exit_codes.h"
 #include "store/image.h"
 #include "store/timestamp.h"
 
@@ -68,8 +69,6 @@ constexpr size_t kShortId = 12;
 constexpr size_t kCommandWidth = 20;
 // `docker stop`'s default grace period.
 constexpr int kDefaultStopSeconds = 10;
-// What `docker run` returns when bld itself fails before the container runs.
-constexpr int kRunFailedExitCode = 125;
 // How often `logs -f` looks for new output.
 constexpr std::chrono::milliseconds kFollowInterval{100};
 // --memory suffixes are binary, as docker's RAMInBytes.
@@ -354,7 +353,7 @@ std::string LaunchMonitor(const store::Store& store, const std::string& id, int 
     ::fcntl(lock_fd, F_SETFD, 0);
     ::fcntl(status_write.get(), F_SETFD, 0);
     ::execv(self, argv.data());
-    ::_exit(kRunFailedExitCode);
+    ::_exit(exit_code::kSetupFailed);
   }
   status_write.Reset();
   std::string word;
@@ -424,7 +423,7 @@ int RunMonitor(const CommandContext& ctx, int lock_fd, int status_fd, const std:
   } catch (const runner::StartError& e) {
     tell(std::to_string(e.exit_code()) + ":" + e.what());
   } catch (const std::exception& e) {
-    tell(std::to_string(kRunFailedExitCode) + ":" + e.what());
+    tell(std::to_string(exit_code::kSetupFailed) + ":" + e.what());
   }
   return 0;
 }
@@ -740,7 +739,7 @@ void AddContainerCommands(CLI::App& app, CommandContext& ctx) {
           return RunRun(ctx, *f);
         } catch (const std::exception& e) {
           std::fprintf(stderr, "Error: %s\n", e.what());
-          return kRunFailedExitCode;
+          return exit_code::kSetupFailed;
         }
       });
     });

@@ -12,13 +12,12 @@
 #include <climits>
 
 #include "runner/terminal.h"
+#include "store/exit_codes.h"
 
 namespace bld::runner {
 
 namespace {
 
-constexpr int kSignalExitBase = 128;
-constexpr int kSetupFailedExitCode = 125;
 constexpr size_t kChunk = 64 * 1024;
 
 struct Namespace {
@@ -64,11 +63,11 @@ std::vector<std::string> MergeEnv(std::vector<std::string> env, const std::vecto
     }
     ::close(error_fd);
     int status = WaitForPid(pid);
-    ::_exit(WIFSIGNALED(status) ? kSignalExitBase + WTERMSIG(status) : WEXITSTATUS(status));
+    ::_exit(exit_code::FromWaitStatus(status));
   } catch (const std::exception& e) {
     ReportSetupError(error_fd, e);
   }
-  ::_exit(kSetupFailedExitCode);
+  ::_exit(exit_code::kSetupFailed);
 }
 
 // Copies bld's stdin to the terminal and the terminal to bld's stdout until

@@ -18,6 +18,7 @@
 #include "runner/network.h"
 #include "runner/port_forwarder.h"
 #include "runner/terminal.h"
+#include "store/exit_codes.h"
 #include "store/timestamp.h"
 
 namespace bld::runner {
@@ -25,9 +26,6 @@ namespace bld::runner {
 namespace {
 
 constexpr size_t kChunk = 64 * 1024;
-constexpr int kSignalExitBase = 128;
-// What `docker run` returns when the container could not be started.
-constexpr int kStartFailedExitCode = 125;
 // Signals the monitor passes on to PID 1 (SIGWINCH resizes the terminal).
 constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
@@ -81,7 +79,7 @@ ContainerSpec SpecOf(const store::Store& store, const ContainerRecord& record, U
     ContainerRecord target = LiveState(store, FindContainer(store, other));
     UniqueFd process = OpenContainerProcess(target);
     if (target.status != ContainerStatus::kRunning || !process)
-      throw StartError("cannot join network of a non running container: " + target.id, kStartFailedExitCode);
+      throw StartError("cannot join network of a non running container: " + target.id, exit_code::kSetupFailed);
     join_netns = OpenNetworkNamespace(target.pid);
     spec.join_network_fd = join_netns.get();
   }
@@ -91,7 +89,7 @@ ContainerSpec SpecOf(const store::Store& store, const ContainerRecord& record, U
 
 }  // namespace
 
-int ExitCodeOf(const ExitStatus& status) { return status.signal != 0 ? kSignalExitBase + status.signal : status.code; }
+int ExitCodeOf(const ExitStatus& status) { return status.signal != 0 ? exit_code::ForSignal(status.signal) : status.code; }
 
 ExitStatus MonitorContainer(store::Store& store, const std::string& id, UniqueFd lock, const MonitorIo& io,
                             const std::function<void()>& on_started) {
@@ -140,12 +138,12 @@ ExitStatus MonitorContainer(store::Store& store, const std::string& id, UniqueFd
     in.read.Reset();
     null_in.Reset();
     container->AwaitExec();
-    if (record.tty && !pty_master) throw StartError("runner: the container sent no terminal", kStartFailedExitCode);
+    if (record.tty && !pty_master) throw StartError("runner: the container sent no terminal", exit_code::kSetupFailed);
     if (pty_master && io.in >= 0) CopyWindowSize(io.in, pty_master.get());
   } catch (const Error& e) {
     const auto* start_error = dynamic_cast<const StartError*>(&e);
     record.status = ContainerStatus::kExited;
-    record.exit_code = start_error ? start_error->exit_code() : kStartFailedExitCode;
+    record.exit_code = start_error ? start_error->exit_code() : exit_code::kSetupFailed;
     record.error = e.what();
     record.finished_at = Now();
     container.reset();

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/exit_codes.h"
+
 namespace bld::runner {
 
 namespace {
@@ -17,8 +19,6 @@ using nlohmann::json;
 
 constexpr size_t kContainerIdBytes = 32;
 constexpr mode_t kContainerDirMode = 0700;
-// What a container killed by SIGKILL exits with, as a shell reports it.
-constexpr int kKilledExitCode = 128 + SIGKILL;
 // /proc/<pid>/stat is one line, well under this.
 constexpr size_t kMaxStatSize = 4096;
 // The start time is field 22; fields after the command's ")" start at 3.
@@ -263,7 +263,7 @@ ContainerRecord LiveState(const store::Store& store, ContainerRecord record) {
   if (record.status != ContainerStatus::kRunning || MonitorAlive(store, record.id)) return record;
   // The monitor died without writing the end: its container was killed with
   // it by the parent-death signal.
-  record.exit_code = kKilledExitCode;
+  record.exit_code = exit_code::ForSignal(SIGKILL);
   record.status = ContainerStatus::kExited;
   record.pid = 0;
   return record;
