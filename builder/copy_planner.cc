@@ -1,7 +1,5 @@
 #include "builder/copy_planner.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +8,7 @@
 
 #include "builder/config_step.h"
 #include "registry/curl_library.h"
+#include "store/archive_reader.h"
 #include "store/digest.h"
 #include "store/error.h"
 
@@ -51,19 +50,19 @@ std::optional<mode_t> ChmodOf(const CopyRequest& req) {
   return static_cast<mode_t>(mode);
 }
 
-// Whether a context file is an archive ADD unpacks: a tar, possibly compressed.
+// Whether a context file is an archive ADD unpacks: a tar, possibly
+// compressed, whose first header (or end) reads cleanly.
 bool IsTarArchive(const std::string& path) {
-  struct Closer {
-    void operator()(archive* a) const { archive_read_free(a); }
-  };
-  std::unique_ptr<archive, Closer> a(archive_read_new());
-  archive_read_support_format_tar(a.get());
-  archive_read_support_filter_all(a.get());
-  constexpr size_t kBlock = 1 << 14;
-  if (archive_read_open_filename(a.get(), path.c_str(), kBlock) != ARCHIVE_OK) return false;
-  archive_entry* e;
-  int r = archive_read_next_header(a.get(), &e);
-  return r == ARCHIVE_OK || r == ARCHIVE_EOF;
+  store::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  try {
+    store::ArchiveReader reader(store::FdSource(fd.get(), path), store::ArchiveReader::Format::kTar,
+                                store::ArchiveReader::Filter::kAll, path);
+    reader.Next();
+    return true;
+  } catch (const Error&) {
+    return false;  // not an archive: ADD copies the file as it is
+  }
 }
 
 std::string EntryHash(const ContextEntry& e, const char* kind) {

@@ -27,7 +27,10 @@ TEST_CASE("a process killed by a signal ends with 128 plus the signal") {
   CHECK(exit_code::ForSignal(SIGINT) == 130);
   CHECK(exit_code::ForSignal(SIGKILL) == 137);
   CHECK(exit_code::ForSignal(SIGTERM) == 143);
-  CHECK(exit_code::FromWaitStatus(StatusOf([] { ::raise(SIGTERM); ::_exit(0); })) == 143);
+  CHECK(exit_code::FromWaitStatus(StatusOf([] {
+          ::raise(SIGKILL);
+          ::_exit(0);
+        })) == 137);
 }
 
 TEST_CASE("a process that exits reports its own exit code") {
