@@ -563,6 +563,14 @@ HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
     TransportError::Kind kind = KindOf(rc);
     if (kind == TransportError::Kind::kCertificate)
       detail += " (to trust a private CA, put it in /etc/docker/certs.d/" + UrlHost(request.url) + "/ca.crt)";
+    // libcurl's own words for a redirect CURLOPT_REDIR_PROTOCOLS_STR refused
+    // name no redirect; the 3xx answer's Location says where it pointed.
+    std::optional<std::string> location = t.response.Header("location");
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL && request.url.starts_with("https:") && location) {
+      std::string target = ResolveUrl(t.response.url, *location);
+      if (target.starts_with("http:"))
+        detail = "refusing its redirect to " + UrlForMessage(target) + ": HTTPS is never downgraded to plain HTTP";
+    }
     throw TransportError(what + ": " + detail, kind, t.delivered);
   }
   return std::move(t.response);
