@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "builder/config_step.h"
-#include "registry/curl_library.h"
+#include "registry/url_fetch.h"
 #include "store/archive_reader.h"
 #include "store/digest.h"
 #include "store/error.h"
@@ -15,8 +15,6 @@
 namespace bld::builder {
 
 namespace {
-
-using registry::Curl;
 
 bool HasWildcard(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 bool IsUrl(const std::string& s) { return s.starts_with("http://") || s.starts_with("https://"); }
@@ -72,55 +70,23 @@ std::string EntryHash(const ContextEntry& e, const char* kind) {
   return h;
 }
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { Curl().easy_cleanup(c); }
-};
-
-// Downloads `url` into an unlinked temporary file; returns its descriptor,
-// content digest and Last-Modified time (0 when the server gave none).
+// Downloads `url` into an unlinked temporary file in `scratch_dir` through
+// the registry's HTTP client (registry/url_fetch.h: timeouts, retries, TLS
+// as for the host's registry, no HTTPS-to-HTTP redirect, a size limit).
 std::shared_ptr<runner::UniqueFd> Download(const std::string& url, const std::string& scratch_dir,
-                                           store::Digest* digest, int64_t* mtime) {
+                                           registry::FetchedFile* fetched) {
   std::string tmpl = scratch_dir + "/add-XXXXXX";
   int fd = mkstemp(tmpl.data());
   if (fd < 0) throw SysError("ADD " + url + ": cannot create a temporary file in " + scratch_dir);
   auto file = std::make_shared<runner::UniqueFd>(fd);
   unlink(tmpl.c_str());
-  std::unique_ptr<CURL, CurlDeleter> curl(Curl().easy_init());
-  struct Sink {
-    int fd;
-    store::Sha256 hash;
-    bool failed = false;
-  } sink{fd, {}, false};
-  auto write = +[](char* data, size_t size, size_t n, void* user) -> size_t {
-    Sink* s = static_cast<Sink*>(user);
-    size_t len = size * n;
-    s->hash.Update(data, len);
-    size_t done = 0;
-    while (done < len) {
-      ssize_t w = ::write(s->fd, data + done, len - done);
-      if (w <= 0) {
-        s->failed = true;
-        return 0;
-      }
-      done += static_cast<size_t>(w);
-    }
-    return len;
-  };
-  Curl().easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  Curl().easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
-  Curl().easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
-  Curl().easy_setopt(curl.get(), CURLOPT_FILETIME, 1L);
-  Curl().easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, write);
-  Curl().easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
-  Curl().easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-  Curl().easy_setopt(curl.get(), CURLOPT_USERAGENT, "bld");
-  CURLcode rc = Curl().easy_perform(curl.get());
-  if (rc != CURLE_OK) throw Error("ADD " + url + ": download failed: " + Curl().easy_strerror(rc));
-  if (sink.failed) throw SysError("ADD " + url + ": cannot write the download");
-  long filetime = -1;
-  Curl().easy_getinfo(curl.get(), CURLINFO_FILETIME, &filetime);
-  *mtime = filetime > 0 ? filetime : 0;
-  *digest = sink.hash.Finish();
+  registry::HttpClient client(registry::HttpClient::Options{});
+  registry::RegistryHosts hosts(registry::RegistryHosts::FromEnvironment());
+  try {
+    *fetched = registry::FetchUrl(client, hosts, url, fd);
+  } catch (const Error& e) {
+    throw Error("ADD: " + std::string(e.what()));
+  }
   return file;
 }
 
@@ -195,9 +161,9 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
       continue;
     }
     if (is_add && IsUrl(src)) {
-      store::Digest digest;
-      int64_t mtime = 0;
-      auto file = Download(src, req.scratch_dir, &digest, &mtime);
+      registry::FetchedFile fetched;
+      auto file = Download(src, req.scratch_dir, &fetched);
+      const store::Digest& digest = fetched.digest;
       if (!req.checksum.empty() && req.checksum != digest.str())
         throw Error("ADD " + src + ": checksum mismatch: expected " + req.checksum + ", got " + digest.str());
       std::string name = Basename(src.substr(0, src.find_first_of("?#")));
@@ -206,7 +172,7 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
       op.dest = dest_is_dir ? Join(dest, name) : dest;
       op.source_fd = file->get();
       op.mode = 0600;
-      op.mtime_sec = mtime;
+      op.mtime_sec = fetched.last_modified;
       out.plan.ops.push_back(op);
       out.open_files.push_back(file);
       out.hashes[src] = digest.str();
