@@ -53,12 +53,6 @@ std::vector<RegistryErrorEntry> ParseRegistryErrors(std::string_view body) {
   return entries;
 }
 
-bool RegistryError::HasCode(std::string_view code) const {
-  for (const RegistryErrorEntry& e : errors_)
-    if (e.code == code) return true;
-  return false;
-}
-
 std::string_view StatusText(long status) {
   switch (status) {
     case 200: return "OK";

@@ -1,4 +1,4 @@
-// One bld store: a root directory laid out as DESIGN.md describes, the blobs
+// One bld store: a root directory laid out as docs/design.md describes, the blobs
 // in it and the LMDB index over them, and the operations that span both.
 //
 //   <root>/blobs/sha256/<hex>   BlobStore
@@ -87,8 +87,6 @@ class Store {
   // Records that `blob` is a compressed (or plain) form of the layer whose
   // uncompressed tar has digest `diff_id`, in both directions.
   void RecordDiffId(const Digest& diff_id, const Digest& blob);
-  // The blobs known to hold the layer `diff_id` (gzip, zstd, ...), sorted.
-  std::vector<Digest> BlobsWithDiffId(const Digest& diff_id) const;
   std::optional<Digest> DiffIdOf(const Digest& blob) const;
 
  private:
