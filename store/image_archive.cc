@@ -796,10 +796,6 @@ class Loader {
 
 }  // namespace
 
-std::string_view ArchiveFormatName(ArchiveFormat format) {
-  return format == ArchiveFormat::kDocker ? "docker-archive" : "oci-archive";
-}
-
 void SaveImages(const Store& store, const std::vector<SaveRequest>& images, ArchiveFormat format,
                 const ByteSink& sink) {
   TarWriter tar(sink);
