@@ -1,5 +1,5 @@
 // The store's index: named tables of small records in an LMDB environment at
-// <root>/meta (names and keys to digests; never blob content, see DESIGN.md).
+// <root>/meta (names and keys to digests; never blob content, see docs/design.md).
 //
 // Callers see typed tables and byte strings, never LMDB:
 //
