@@ -126,10 +126,9 @@ ExitStatus ExecInContainer(const store::Store& store, const ContainerRecord& rec
   UniqueFd null_in;
   StdioFds stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, -1};
   if (spec.tty) {
-    int pair[2];
-    CheckSys(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), "create the console socket");
-    console = UniqueFd(pair[0]);
-    console_child = UniqueFd(pair[1]);
+    ConsoleSocket socket = MakeConsoleSocket();
+    console = std::move(socket.ours);
+    console_child = std::move(socket.child);
     stdio.console_socket = console_child.get();
   } else if (!spec.interactive) {
     null_in = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
