@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <sstream>
 
 #include "builder/builder.h"
@@ -62,7 +63,9 @@ std::map<std::string, std::string> KeyValues(const std::vector<std::string>& ite
   return out;
 }
 
-int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
+// The builder's options from the flags, each value checked: one bld does
+// not implement is refused, never ignored.
+builder::BuildOptions OptionsFrom(const BuildFlags& f) {
   builder::BuildOptions o;
   for (const std::string& t : f.tags) {
     registry::CanonicalRefName(t);  // refuse a bad name before building
@@ -101,6 +104,11 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     if (*end != '\0' || v < 0) throw Error(std::string("SOURCE_DATE_EPOCH=") + epoch + " is not a number of seconds");
     o.source_date_epoch = v;
   }
+  return o;
+}
+
+// Where the Dockerfile and the context come from: files, or stdin.
+void SetSources(const BuildFlags& f, builder::BuildOptions& o) {
   if (f.file == "-" && f.context == "-") throw Error("the Dockerfile and the context cannot both come from stdin");
   if (f.file == "-") {
     o.dockerfile_text = std::string(std::istreambuf_iterator<char>(std::cin), {});
@@ -112,28 +120,31 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   } else {
     o.context_dir = f.context;
   }
+}
 
-  std::unique_ptr<store::Store> store = OpenStore(ctx);
-  store::GcLock gc_lock = LockStoreShared(*store);
+// The Dockerfile's text, for an error message that shows its lines; nullopt
+// when it cannot be read.
+std::optional<std::string> DockerfileText(const BuildFlags& f, const builder::BuildOptions& o) {
+  if (o.dockerfile_text) return *o.dockerfile_text;
+  std::ifstream in(f.file.empty() ? f.context + "/Dockerfile" : f.file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs the build with its progress shown. A Dockerfile error, a failed step
+// or an interrupt is reported here and its exit code returned; nullopt
+// with `result` set when the build succeeded.
+std::optional<int> RunReported(store::Store& store, const BuildFlags& f, const builder::BuildOptions& o,
+                               builder::BuildResult& result) {
   std::unique_ptr<ProgressRenderer> progress = MakeProgressRenderer(f.quiet ? "quiet" : f.progress);
-  runner::InterruptScope interrupts;
-  std::string dockerfile_text;
-  auto source_text = [&]() -> const std::string* {
-    if (o.dockerfile_text) return &*o.dockerfile_text;
-    std::string path = f.file.empty() ? f.context + "/Dockerfile" : f.file;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return nullptr;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    dockerfile_text = ss.str();
-    return &dockerfile_text;
-  };
-  builder::BuildResult result;
+  auto source = [&](const std::optional<std::string>& text) { return text ? &*text : nullptr; };
   try {
-    result = builder::Build(*store, o, [&](const builder::BuildEvent& e) { progress->OnEvent(e); });
+    result = builder::Build(store, o, [&](const builder::BuildEvent& e) { progress->OnEvent(e); });
   } catch (const parser::ParseError& e) {
     progress->Finish(false);
-    PrintParseError(e, source_text());
+    PrintParseError(e, source(DockerfileText(f, o)));
     return 1;
   } catch (const builder::BuildError& e) {
     progress->Finish(false);
@@ -142,7 +153,7 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
       for (const std::string& line : e.output_tail()) std::fprintf(stderr, " > %s\n", line.c_str());
       std::fprintf(stderr, "------\n");
     }
-    PrintLocatedError(e.where(), e.what(), source_text());
+    PrintLocatedError(e.where(), e.what(), source(DockerfileText(f, o)));
     return 1;
   } catch (const runner::Interrupted& e) {
     progress->Finish(false);
@@ -153,6 +164,17 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     throw;
   }
   progress->Finish(true);
+  return std::nullopt;
+}
+
+int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
+  builder::BuildOptions o = OptionsFrom(f);
+  SetSources(f, o);
+  std::unique_ptr<store::Store> store = OpenStore(ctx);
+  store::GcLock gc_lock = LockStoreShared(*store);
+  runner::InterruptScope interrupts;
+  builder::BuildResult result;
+  if (std::optional<int> failed = RunReported(*store, f, o, result)) return *failed;
   if (!f.quiet) {
     std::fprintf(stderr, "writing image %s\n", result.image_id.str().c_str());
     for (const std::string& t : o.tags)
