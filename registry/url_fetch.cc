@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
 
 #include "registry/curl_library.h"
 #include "store/error.h"
+#include "store/fd_io.h"
 
 namespace bld::registry {
 
@@ -19,16 +19,6 @@ std::string Described(const std::string& url) { return "GET " + url.substr(0, ur
 void Rewind(int fd, const std::string& what) {
   if (::lseek(fd, 0, SEEK_SET) != 0 || ::ftruncate(fd, 0) != 0)
     throw SysError(what + ": cannot rewind the download file");
-}
-
-void WriteAll(int fd, const char* data, size_t size, const std::string& what) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw SysError(what + ": cannot write the download file");
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
 }
 
 [[noreturn]] void TooLarge(const std::string& what, const std::string& size, uint64_t max_bytes) {
@@ -61,7 +51,7 @@ FetchedFile FetchOnce(HttpClient& client, const HttpRequest& base, int fd, uint6
   request.sink = [&](const char* data, size_t n) {
     if (size + n > max_bytes) TooLarge(what, "larger than that", max_bytes);
     hash.Update(data, n);
-    WriteAll(fd, data, n, what);
+    store::WriteAll(fd, data, n, "the download file of " + what);
     size += n;
   };
   HttpResponse response = client.Send(request);

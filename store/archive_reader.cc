@@ -1,8 +1,5 @@
 #include "store/archive_reader.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <utility>
 
 #include "store/error.h"
@@ -117,16 +114,6 @@ void ArchiveReader::FailAtEntry(bool inside) {
   }
   if (entry_name_.empty()) Fail("not a valid tar archive at its start");
   Fail("not a valid tar archive " + std::string(inside ? "in" : "after") + " the entry " + QuoteName(entry_name_));
-}
-
-ByteSource FdSource(int fd, std::string what) {
-  return [fd, what = std::move(what)](void* data, size_t size) -> size_t {
-    for (;;) {
-      ssize_t n = ::read(fd, data, size);
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno != EINTR) throw SysError("cannot read " + what);
-    }
-  };
 }
 
 }  // namespace bld::store

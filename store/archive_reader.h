@@ -22,6 +22,7 @@
 
 #include "store/archive_handles.h"
 #include "store/compression.h"
+#include "store/fd_io.h"
 
 namespace bld::store {
 
@@ -82,9 +83,5 @@ class ArchiveReader {
   uint64_t bytes_read_ = 0;
   bool done_ = false;
 };
-
-// Reads the descriptor `fd` (not owned) until its end, retrying
-// interrupted reads; throws SysError naming `what` on a read error.
-ByteSource FdSource(int fd, std::string what);
 
 }  // namespace bld::store
