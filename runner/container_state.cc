@@ -190,21 +190,14 @@ void PutRecord(store::Store& store, const ContainerRecord& record) {
 }
 
 std::optional<ContainerRecord> GetRecord(const store::Store& store, const std::string& id) {
-  std::optional<std::string> value =
-      store.meta().Read([&](store::ReadTxn& txn) { return txn.Get(store::Table::kContainers, id); });
+  std::optional<std::string> value = store.meta().Get(store::Table::kContainers, id);
   if (!value) return std::nullopt;
   return ParseRecord(*value, id);
 }
 
 std::vector<ContainerRecord> ListRecords(const store::Store& store) {
-  std::vector<std::pair<std::string, std::string>> raw;
-  store.meta().Read([&](store::ReadTxn& txn) {
-    txn.Scan(store::Table::kContainers, "", [&](std::string_view key, std::string_view value) {
-      raw.emplace_back(std::string(key), std::string(value));
-    });
-  });
   std::vector<ContainerRecord> records;
-  for (const auto& [id, value] : raw) records.push_back(ParseRecord(value, id));
+  for (const auto& [id, value] : store.meta().List(store::Table::kContainers)) records.push_back(ParseRecord(value, id));
   return records;
 }
 
