@@ -314,26 +314,25 @@ class NodeBuilder {
   }
 
  private:
-  void MaybeJson(Node& node, const std::string& rest) {
-    if (rest.empty()) return;
+  // Takes `rest` as the JSON (exec) form when it is a JSON array of
+  // strings, and refuses a JSON array of anything else; false when `rest`
+  // is not a JSON array.
+  bool TakeJsonForm(Node& node, const std::string& rest) {
     JsonArrayResult j = ParseJsonStringArray(rest);
     if (j.status == JsonArrayStatus::kNotStringArray) NotStringArray(node);
-    if (j.status == JsonArrayStatus::kStringArray) {
-      node.json_form = true;
-      node.args = std::move(j.strings);
-      return;
-    }
+    if (j.status != JsonArrayStatus::kStringArray) return false;
+    node.json_form = true;
+    node.args = std::move(j.strings);
+    return true;
+  }
+
+  void MaybeJson(Node& node, const std::string& rest) {
+    if (rest.empty() || TakeJsonForm(node, rest)) return;
     node.args.push_back(rest);
   }
 
   void MaybeJsonToList(Node& node, const std::string& rest) {
-    JsonArrayResult j = ParseJsonStringArray(rest);
-    if (j.status == JsonArrayStatus::kNotStringArray) NotStringArray(node);
-    if (j.status == JsonArrayStatus::kStringArray) {
-      node.json_form = true;
-      node.args = std::move(j.strings);
-      return;
-    }
+    if (TakeJsonForm(node, rest)) return;
     if (!rest.empty()) node.args = SplitOnWhitespace(rest);
   }
 
