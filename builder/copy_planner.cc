@@ -90,11 +90,188 @@ std::shared_ptr<runner::UniqueFd> Download(const std::string& url, const std::st
   return file;
 }
 
+// A COPY or ADD from the build context, planned one source at a time:
+// heredocs, URLs (ADD), directories walked through the context's ignore
+// rules, and single files, symlinks and archives (ADD unpacks those).
+class ContextCopyPlanner {
+ public:
+  ContextCopyPlanner(const CopyRequest& req, const BuildContext& context, StatCache& cache, CopySources& out)
+      : req_(req),
+        ins_(*req.instruction),
+        context_(context),
+        cache_(cache),
+        out_(out),
+        is_add_(ins_.keyword == parser::Keyword::kAdd),
+        dest_(Destination(req, &dest_is_dir_)) {}
+
+  void Plan() {
+    for (const Pending& p : ResolveSources()) {
+      const std::string& src = p.source;
+      if (src.starts_with("<<") && p.matches.empty() && next_heredoc_ < ins_.heredocs.size()) {
+        AddHeredoc(ins_.heredocs[next_heredoc_++]);
+      } else if (is_add_ && IsUrl(src)) {
+        AddUrl(src);
+      } else {
+        for (const std::string& m : p.matches) AddContextPath(m);
+      }
+    }
+  }
+
+ private:
+  struct Pending {
+    std::string source;
+    std::vector<std::string> matches;  // context paths; none for heredocs and URLs
+  };
+
+  std::string Keyword() const { return std::string(parser::KeywordName(ins_.keyword)); }
+
+  std::vector<Pending> ResolveSources() const {
+    size_t matched_total = 0;
+    bool any_wildcard = false;
+    std::vector<Pending> resolved;
+    for (auto src = req_.args.begin(); src + 1 < req_.args.end(); ++src) {
+      if ((src->starts_with("<<") && next_heredoc_ < ins_.heredocs.size()) || (is_add_ && IsUrl(*src))) {
+        resolved.push_back({*src, {}});
+        ++matched_total;
+        continue;
+      }
+      if (IsUrl(*src)) throw Error("COPY " + *src + ": COPY cannot download URLs, use ADD");
+      any_wildcard = any_wildcard || HasWildcard(*src);
+      Pending p{*src, context_.Resolve(*src)};
+      matched_total += p.matches.size();
+      resolved.push_back(std::move(p));
+    }
+    if ((matched_total > 1 || any_wildcard) && !dest_is_dir_ && matched_total != 1)
+      throw Error(Keyword() + ": when copying more than one source, the destination must be a directory and end with a /");
+    return resolved;
+  }
+
+  void AddHeredoc(const parser::Heredoc& doc) {
+    std::string content = doc.content;
+    if (doc.expand) {
+      parser::LexOptions o;
+      o.escape = req_.escape;
+      o.raw_quotes = true;
+      o.raw_escapes = true;
+      try {
+        content = parser::ShellLexer(o).ProcessWord(content, req_.vars);
+      } catch (const parser::ExpandError& e) {
+        throw Error("heredoc " + doc.name + ": " + e.what());
+      }
+    }
+    FileOp op;
+    op.type = FileOp::Type::kFile;
+    op.dest = dest_is_dir_ ? Join(dest_, doc.name) : dest_;
+    op.content = content;
+    op.mode = 0644;
+    out_.plan.ops.push_back(op);
+    out_.hashes["<<" + doc.name] = store::Sha256::Of(content).str();
+  }
+
+  void AddUrl(const std::string& src) {
+    registry::FetchedFile fetched;
+    auto file = Download(src, req_.scratch_dir, &fetched);
+    const store::Digest& digest = fetched.digest;
+    if (!req_.checksum.empty() && req_.checksum != digest.str())
+      throw Error("ADD " + src + ": checksum mismatch: expected " + req_.checksum + ", got " + digest.str());
+    std::string name = Basename(src.substr(0, src.find_first_of("?#")));
+    FileOp op;
+    op.type = FileOp::Type::kFile;
+    op.dest = dest_is_dir_ ? Join(dest_, name) : dest_;
+    op.source_fd = file->get();
+    op.mode = 0600;
+    op.mtime_sec = fetched.last_modified;
+    out_.plan.ops.push_back(op);
+    out_.open_files.push_back(file);
+    out_.hashes[src] = digest.str();
+  }
+
+  void AddContextPath(const std::string& m) {
+    std::string host = context_.root() + (m.empty() ? "" : "/" + m);
+    struct stat st;
+    if (lstat(host.c_str(), &st) != 0) throw SysError("build context path " + m);
+    if (S_ISDIR(st.st_mode)) {
+      context_.Walk(m, cache_, [&](const ContextEntry& e) { AddTreeEntry(m, e); });
+    } else {
+      AddSingle(m, host, st);
+    }
+  }
+
+  // An entry of the directory `m` named as a source, its content copied.
+  void AddTreeEntry(const std::string& m, const ContextEntry& e) {
+    FileOp op;
+    op.dest = Join(dest_, e.rel);
+    op.mode = e.st.st_mode & 07777;
+    op.mtime_sec = e.st.st_mtim.tv_sec;
+    op.mtime_nsec = e.st.st_mtim.tv_nsec;
+    std::string ctx_path = m.empty() ? e.rel : (e.rel.empty() ? m : m + "/" + e.rel);
+    if (S_ISDIR(e.st.st_mode)) {
+      op.type = FileOp::Type::kDirectory;
+      op.keep_existing = e.rel.empty();
+      out_.hashes[ctx_path + "/"] = EntryHash(e, "d");
+    } else if (S_ISLNK(e.st.st_mode)) {
+      op.type = FileOp::Type::kSymlink;
+      op.link_target = e.link_target;
+      out_.hashes[ctx_path] = EntryHash(e, "l");
+    } else if (S_ISREG(e.st.st_mode)) {
+      op.type = FileOp::Type::kFile;
+      op.context_path = ctx_path;
+      out_.hashes[ctx_path] = EntryHash(e, "f");
+    } else {
+      return;  // devices, fifos and sockets in a context are not copied
+    }
+    out_.plan.ops.push_back(op);
+  }
+
+  // A file or symlink named as a source (ADD unpacks a tar archive).
+  void AddSingle(const std::string& m, const std::string& host, const struct stat& st) {
+    ContextEntry e;
+    e.st = st;
+    FileOp op;
+    op.mode = st.st_mode & 07777;
+    op.mtime_sec = st.st_mtim.tv_sec;
+    op.mtime_nsec = st.st_mtim.tv_nsec;
+    std::string name = Basename(m);
+    if (S_ISLNK(st.st_mode)) {
+      // A dangling symlink named as a source is copied as the link.
+      e.link_target = std::filesystem::read_symlink(host).string();
+      op.type = FileOp::Type::kSymlink;
+      op.link_target = e.link_target;
+      op.dest = dest_is_dir_ ? Join(dest_, name) : dest_;
+      out_.hashes[m] = EntryHash(e, "l");
+    } else if (S_ISREG(st.st_mode)) {
+      e.digest = cache_.FileDigest(host, st);
+      op.context_path = m;
+      if (is_add_ && IsTarArchive(host)) {
+        op.type = FileOp::Type::kArchive;
+        op.dest = dest_;
+        out_.hashes[m] = EntryHash(e, "a");
+      } else {
+        op.type = FileOp::Type::kFile;
+        op.dest = dest_is_dir_ ? Join(dest_, name) : dest_;
+        if (!dest_is_dir_) op.basename_if_dir = name;
+        out_.hashes[m] = EntryHash(e, "f");
+      }
+    } else {
+      throw Error(Keyword() + " " + m + ": only regular files, directories and symlinks can be copied");
+    }
+    out_.plan.ops.push_back(op);
+  }
+
+  const CopyRequest& req_;
+  const parser::Instruction& ins_;
+  const BuildContext& context_;
+  StatCache& cache_;
+  CopySources& out_;
+  bool is_add_;
+  bool dest_is_dir_ = false;
+  std::string dest_;
+  size_t next_heredoc_ = 0;
+};
+
 }  // namespace
 
 CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& context, StatCache& cache) {
-  const parser::Instruction& ins = *req.instruction;
-  bool is_add = ins.keyword == parser::Keyword::kAdd;
   CopySources out;
   out.plan.owner = req.chown;
   out.plan.chmod = ChmodOf(req);
@@ -102,152 +279,7 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
   if (cfd < 0) throw SysError("cannot open build context " + context.root());
   out.context_dir = std::make_shared<runner::UniqueFd>(cfd);
   out.plan.context_fd = cfd;
-
-  bool dest_is_dir = false;
-  std::string dest = Destination(req, &dest_is_dir);
-  std::vector<std::string> sources(req.args.begin(), req.args.end() - 1);
-  size_t next_heredoc = 0;
-  size_t matched_total = 0;
-  bool any_wildcard = false;
-  struct Pending {
-    std::string source;
-    std::vector<std::string> matches;
-  };
-  std::vector<Pending> resolved;
-  for (const std::string& src : sources) {
-    if (src.starts_with("<<") && next_heredoc < ins.heredocs.size()) {
-      resolved.push_back({src, {}});
-      ++matched_total;
-      continue;
-    }
-    if (is_add && IsUrl(src)) {
-      resolved.push_back({src, {}});
-      ++matched_total;
-      continue;
-    }
-    if (IsUrl(src)) throw Error("COPY " + src + ": COPY cannot download URLs, use ADD");
-    any_wildcard = any_wildcard || HasWildcard(src);
-    Pending p{src, context.Resolve(src)};
-    matched_total += p.matches.size();
-    resolved.push_back(std::move(p));
-  }
-  if ((matched_total > 1 || any_wildcard) && !dest_is_dir && matched_total != 1)
-    throw Error(std::string(parser::KeywordName(ins.keyword)) +
-                ": when copying more than one source, the destination must be a directory and end with a /");
-
-  for (const Pending& p : resolved) {
-    const std::string& src = p.source;
-    if (src.starts_with("<<") && p.matches.empty() && next_heredoc < ins.heredocs.size()) {
-      const parser::Heredoc& doc = ins.heredocs[next_heredoc++];
-      std::string content = doc.content;
-      if (doc.expand) {
-        parser::LexOptions o;
-        o.escape = req.escape;
-        o.raw_quotes = true;
-        o.raw_escapes = true;
-        try {
-          content = parser::ShellLexer(o).ProcessWord(content, req.vars);
-        } catch (const parser::ExpandError& e) {
-          throw Error("heredoc " + doc.name + ": " + e.what());
-        }
-      }
-      FileOp op;
-      op.type = FileOp::Type::kFile;
-      op.dest = dest_is_dir ? Join(dest, doc.name) : dest;
-      op.content = content;
-      op.mode = 0644;
-      out.plan.ops.push_back(op);
-      out.hashes["<<" + doc.name] = store::Sha256::Of(content).str();
-      continue;
-    }
-    if (is_add && IsUrl(src)) {
-      registry::FetchedFile fetched;
-      auto file = Download(src, req.scratch_dir, &fetched);
-      const store::Digest& digest = fetched.digest;
-      if (!req.checksum.empty() && req.checksum != digest.str())
-        throw Error("ADD " + src + ": checksum mismatch: expected " + req.checksum + ", got " + digest.str());
-      std::string name = Basename(src.substr(0, src.find_first_of("?#")));
-      FileOp op;
-      op.type = FileOp::Type::kFile;
-      op.dest = dest_is_dir ? Join(dest, name) : dest;
-      op.source_fd = file->get();
-      op.mode = 0600;
-      op.mtime_sec = fetched.last_modified;
-      out.plan.ops.push_back(op);
-      out.open_files.push_back(file);
-      out.hashes[src] = digest.str();
-      continue;
-    }
-    for (const std::string& m : p.matches) {
-      std::string host = context.root() + (m.empty() ? "" : "/" + m);
-      struct stat st;
-      if (lstat(host.c_str(), &st) != 0) throw SysError("build context path " + m);
-      if (S_ISDIR(st.st_mode)) {
-        context.Walk(m, cache, [&](const ContextEntry& e) {
-          FileOp op;
-          op.dest = Join(dest, e.rel);
-          op.mode = e.st.st_mode & 07777;
-          op.mtime_sec = e.st.st_mtim.tv_sec;
-          op.mtime_nsec = e.st.st_mtim.tv_nsec;
-          std::string ctx_path = m.empty() ? e.rel : (e.rel.empty() ? m : m + "/" + e.rel);
-          if (S_ISDIR(e.st.st_mode)) {
-            op.type = FileOp::Type::kDirectory;
-            op.keep_existing = e.rel.empty();
-            out.hashes[ctx_path + "/"] = EntryHash(e, "d");
-          } else if (S_ISLNK(e.st.st_mode)) {
-            op.type = FileOp::Type::kSymlink;
-            op.link_target = e.link_target;
-            out.hashes[ctx_path] = EntryHash(e, "l");
-          } else if (S_ISREG(e.st.st_mode)) {
-            op.type = FileOp::Type::kFile;
-            op.context_path = ctx_path;
-            out.hashes[ctx_path] = EntryHash(e, "f");
-          } else {
-            return;  // devices, fifos and sockets in a context are not copied
-          }
-          out.plan.ops.push_back(op);
-        });
-        continue;
-      }
-      ContextEntry e;
-      e.st = st;
-      FileOp op;
-      op.mode = st.st_mode & 07777;
-      op.mtime_sec = st.st_mtim.tv_sec;
-      op.mtime_nsec = st.st_mtim.tv_nsec;
-      std::string name = Basename(m);
-      if (S_ISLNK(st.st_mode)) {
-        // A dangling symlink named as a source is copied as the link.
-        e.link_target = std::filesystem::read_symlink(host).string();
-        op.type = FileOp::Type::kSymlink;
-        op.link_target = e.link_target;
-        op.dest = dest_is_dir ? Join(dest, name) : dest;
-        out.hashes[m] = EntryHash(e, "l");
-      } else if (S_ISREG(st.st_mode)) {
-        e.digest = cache.FileDigest(host, st);
-        if (is_add && IsTarArchive(host)) {
-          op.type = FileOp::Type::kArchive;
-          op.dest = dest;
-          op.context_path = m;
-          out.hashes[m] = EntryHash(e, "a");
-        } else {
-          op.type = FileOp::Type::kFile;
-          op.context_path = m;
-          if (dest_is_dir) {
-            op.dest = Join(dest, name);
-          } else {
-            op.dest = dest;
-            op.basename_if_dir = name;
-          }
-          out.hashes[m] = EntryHash(e, "f");
-        }
-      } else {
-        throw Error(std::string(parser::KeywordName(ins.keyword)) + " " + m +
-                    ": only regular files, directories and symlinks can be copied");
-      }
-      out.plan.ops.push_back(op);
-    }
-  }
+  ContextCopyPlanner(req, context, cache, out).Plan();
   return out;
 }
 
