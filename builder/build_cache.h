@@ -23,38 +23,25 @@
 #include <string>
 #include <vector>
 
+#include "builder/build_backend.h"
+#include "builder/image_state.h"
 #include "store/garbage_collector.h"
 #include "store/oci.h"
 #include "store/store.h"
 
 namespace bld::builder {
 
-// The image a stage has built so far.
-struct ImageState {
-  store::ImageConfig config;
-  std::vector<store::Descriptor> layers;  // manifest layer descriptors, base first
-};
-
-// What went into a step's key, kept to explain the next miss.
-struct StepInputs {
-  std::string parent;       // the key of the state before the step
-  std::string instruction;  // the instruction after expansion
-  std::map<std::string, std::string> args;   // build args the step observes
-  std::map<std::string, std::string> files;  // source path -> content/metadata hash
-  std::string base;         // FROM: the resolved base
-};
-
-class BuildCache {
+class BuildCache : public StepCache {
  public:
   explicit BuildCache(store::Store& store) : store_(store) {}
 
   // The state a step with this key produced, if recorded and all its blobs
   // are present.
-  std::optional<ImageState> Get(const std::string& key) const;
-  void Put(const std::string& key, const ImageState& state);
+  std::optional<ImageState> Get(const std::string& key) const override;
+  void Put(const std::string& key, const ImageState& state) override;
 
-  std::optional<StepInputs> LastInputs(const std::string& identity) const;
-  void RememberInputs(const std::string& identity, const StepInputs& inputs);
+  std::optional<StepInputs> LastInputs(const std::string& identity) const override;
+  void RememberInputs(const std::string& identity, const StepInputs& inputs) override;
 
   // Writes the batched records in one transaction.
   void Flush();

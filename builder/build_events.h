@@ -1,12 +1,20 @@
 // What a build reports while it runs. The builder never prints: it emits
 // these events and cli/ renders them (plain, tty, quiet or json).
 //
-// Thread-safety: the builder serializes calls to the sink, so a sink needs
-// no locking of its own; events of parallel stages interleave.
+// BuildEvents is the one place events are made: it numbers the steps in the
+// order they start (BuildKit's #N), times them, and serializes the calls to
+// the sink, so a sink needs no locking of its own; events of parallel stages
+// interleave.
+//
+// Thread-safety: BuildEvents may be used from any number of threads; a
+// StepProgress belongs to the thread running its step.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 namespace bld::builder {
 
@@ -30,5 +38,54 @@ struct BuildEvent {
 };
 
 using EventSink = std::function<void(const BuildEvent&)>;
+
+class BuildEvents;
+
+// The events of one step, from its start to its end.
+class StepProgress {
+ public:
+  const std::string& name() const { return name_; }
+  int vertex() const { return vertex_; }
+  // Seconds since the step started.
+  double elapsed() const;
+
+  void Output(std::string_view line);
+  void Explain(const std::string& why);
+  void Cached();
+  void Done();
+  void Error(const std::string& what);
+  void Cancelled();
+
+ private:
+  friend class BuildEvents;
+  StepProgress(BuildEvents& events, int vertex, std::string name, int stage,
+               std::chrono::steady_clock::time_point started);
+  void Emit(BuildEvent::Type type, std::string text, double elapsed);
+
+  BuildEvents& events_;
+  int vertex_;
+  std::string name_;
+  int stage_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+class BuildEvents {
+ public:
+  explicit BuildEvents(EventSink sink) : sink_(std::move(sink)) {}
+
+  // A step starts: the next vertex number, and kStepStarted. Its elapsed
+  // time counts from `started` (default: now).
+  StepProgress StartStep(std::string name, int stage,
+                         std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now());
+  void Warning(std::string text);
+
+ private:
+  friend class StepProgress;
+  void Emit(const BuildEvent& event);
+
+  EventSink sink_;
+  std::mutex mu_;
+  int vertices_ = 0;  // guarded by mu_
+};
 
 }  // namespace bld::builder

@@ -1,10 +1,14 @@
 // bld build: a Dockerfile and its context -> an image in the store.
 //
-// The flow (DESIGN.md): parse -> plan the stages the target needs -> for
-// each step, compute its cache key -> look it up -> on a hit reuse the
-// recorded state; on a miss execute it (a config change, a COPY/ADD layer,
-// or a RUN in the runner) and record the result -> write the final config
-// and manifest -> point every tag at it (refs last).
+// The flow (docs/design.md), one part per file:
+//   build_input.h     load the context and the Dockerfile
+//   parser/           parse it; plan the stages the target needs
+//   stage_scheduler.h run the stages as a DAG, in parallel where possible
+//   stage_builder.h   per stage, per step: key (cache_key.h) -> lookup ->
+//                     hit: reuse; miss: execute (step_executor.h) -> record
+//   image_writer.h    write the final config and manifest, refs last
+//   build_events.h    what the user sees meanwhile
+// The store, registry and runner are reached through build_backend.h.
 //
 // Stages that do not depend on each other run in parallel, one thread each,
 // at most `parallelism` at a time; the first failure stops the others (a
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "builder/build_events.h"
+#include "builder/build_input.h"
 #include "parser/parse_error.h"
 #include "registry/session.h"
 #include "runner/network.h"
@@ -75,8 +80,12 @@ class BuildError : public std::runtime_error {
   std::vector<std::string> output_tail_;
 };
 
-// Throws parser::ParseError for Dockerfile errors, BuildError for a failing
-// step, bld::Error for anything else.
+// Builds from an input LoadBuildInput made for `options`. Throws
+// parser::ParseError for Dockerfile errors, BuildError for a failing step,
+// runner::Interrupted on Ctrl-C, bld::Error for anything else.
+BuildResult Build(store::Store& store, const BuildOptions& options, const BuildInput& input,
+                  const EventSink& events);
+// The same, loading the input first.
 BuildResult Build(store::Store& store, const BuildOptions& options, const EventSink& events);
 
 }  // namespace bld::builder

@@ -159,8 +159,8 @@ class ContextCopyPlanner {
         throw Error("heredoc " + doc.name + ": " + e.what());
       }
     }
-    FileOp op;
-    op.type = FileOp::Type::kFile;
+    runner::FileOp op;
+    op.type = runner::FileOp::Type::kFile;
     op.dest = dest_is_dir_ ? Join(dest_, doc.name) : dest_;
     op.content = content;
     op.mode = 0644;
@@ -175,8 +175,8 @@ class ContextCopyPlanner {
     if (!req_.checksum.empty() && req_.checksum != digest.str())
       throw Error("ADD " + src + ": checksum mismatch: expected " + req_.checksum + ", got " + digest.str());
     std::string name = Basename(src.substr(0, src.find_first_of("?#")));
-    FileOp op;
-    op.type = FileOp::Type::kFile;
+    runner::FileOp op;
+    op.type = runner::FileOp::Type::kFile;
     op.dest = dest_is_dir_ ? Join(dest_, name) : dest_;
     op.source_fd = file->get();
     op.mode = 0600;
@@ -199,22 +199,22 @@ class ContextCopyPlanner {
 
   // An entry of the directory `m` named as a source, its content copied.
   void AddTreeEntry(const std::string& m, const ContextEntry& e) {
-    FileOp op;
+    runner::FileOp op;
     op.dest = Join(dest_, e.rel);
     op.mode = e.st.st_mode & 07777;
     op.mtime_sec = e.st.st_mtim.tv_sec;
     op.mtime_nsec = e.st.st_mtim.tv_nsec;
     std::string ctx_path = m.empty() ? e.rel : (e.rel.empty() ? m : m + "/" + e.rel);
     if (S_ISDIR(e.st.st_mode)) {
-      op.type = FileOp::Type::kDirectory;
+      op.type = runner::FileOp::Type::kDirectory;
       op.keep_existing = e.rel.empty();
       out_.hashes[ctx_path + "/"] = EntryHash(e, "d");
     } else if (S_ISLNK(e.st.st_mode)) {
-      op.type = FileOp::Type::kSymlink;
+      op.type = runner::FileOp::Type::kSymlink;
       op.link_target = e.link_target;
       out_.hashes[ctx_path] = EntryHash(e, "l");
     } else if (S_ISREG(e.st.st_mode)) {
-      op.type = FileOp::Type::kFile;
+      op.type = runner::FileOp::Type::kFile;
       op.context_path = ctx_path;
       out_.hashes[ctx_path] = EntryHash(e, "f");
     } else {
@@ -227,7 +227,7 @@ class ContextCopyPlanner {
   void AddSingle(const std::string& m, const std::string& host, const struct stat& st) {
     ContextEntry e;
     e.st = st;
-    FileOp op;
+    runner::FileOp op;
     op.mode = st.st_mode & 07777;
     op.mtime_sec = st.st_mtim.tv_sec;
     op.mtime_nsec = st.st_mtim.tv_nsec;
@@ -235,7 +235,7 @@ class ContextCopyPlanner {
     if (S_ISLNK(st.st_mode)) {
       // A dangling symlink named as a source is copied as the link.
       e.link_target = std::filesystem::read_symlink(host).string();
-      op.type = FileOp::Type::kSymlink;
+      op.type = runner::FileOp::Type::kSymlink;
       op.link_target = e.link_target;
       op.dest = dest_is_dir_ ? Join(dest_, name) : dest_;
       out_.hashes[m] = EntryHash(e, "l");
@@ -243,11 +243,11 @@ class ContextCopyPlanner {
       e.digest = cache_.FileDigest(host, st);
       op.context_path = m;
       if (is_add_ && IsTarArchive(host)) {
-        op.type = FileOp::Type::kArchive;
+        op.type = runner::FileOp::Type::kArchive;
         op.dest = dest_;
         out_.hashes[m] = EntryHash(e, "a");
       } else {
-        op.type = FileOp::Type::kFile;
+        op.type = runner::FileOp::Type::kFile;
         op.dest = dest_is_dir_ ? Join(dest_, name) : dest_;
         if (!dest_is_dir_) op.basename_if_dir = name;
         out_.hashes[m] = EntryHash(e, "f");
@@ -295,8 +295,8 @@ CopySources PlanCopyFromImage(const CopyRequest& req) {
   if (sources.size() > 1 && !dest_is_dir)
     throw Error("COPY: when copying more than one source, the destination must be a directory and end with a /");
   for (const std::string& src : sources) {
-    FileOp op;
-    op.type = FileOp::Type::kFromImage;
+    runner::FileOp op;
+    op.type = runner::FileOp::Type::kFromImage;
     op.source_path = src.starts_with("/") ? src : "/" + src;
     op.dest = dest_is_dir ? dest + "/" : dest;
     out.plan.ops.push_back(op);

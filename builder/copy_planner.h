@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "builder/build_context.h"
-#include "builder/file_step.h"
 #include "builder/stat_cache.h"
 #include "parser/instructions.h"
 #include "parser/shell_lexer.h"
+#include "runner/file_plan.h"
 #include "runner/system_call.h"
 
 namespace bld::builder {
@@ -41,7 +41,7 @@ struct CopyRequest {
 };
 
 struct CopySources {
-  FilePlan plan;
+  runner::FilePlan plan;
   std::map<std::string, std::string> hashes;  // source -> hash of what it contributes
   std::string from_key;
   std::vector<std::shared_ptr<runner::UniqueFd>> open_files;  // keeps plan's fds alive

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/source_date_epoch.h"
 #include "cli/store_lock.h"
 #include "registry/image_lookup.h"
 #include "registry/reference.h"
@@ -150,6 +152,8 @@ int RunImport(const CommandContext& ctx, const ImportArgs& a) {
   store::ImportOptions options;
   options.source = a.file;
   options.message = a.message;
+  if (std::optional<int64_t> epoch = SourceDateEpoch())
+    options.created = std::chrono::system_clock::time_point(std::chrono::seconds(*epoch));
   store::ImportResult result = store::ImportRootfs(*store, input.Source(), options);
   NameImage(*store, names, result.manifest);
   std::printf("%s\n", result.image_id.str().c_str());
@@ -230,7 +234,7 @@ int RunLoad(const CommandContext& ctx, const std::string& file) {
   Input input(file.empty() ? "-" : file);
   auto store = OpenStore(ctx);
   store::GcLock lock = LockStoreShared(*store);
-  store::LoadResult result = store::LoadImages(*store, input.Source());
+  store::LoadResult result = store::LoadImages(*store, input.Source(), file.empty() || file == "-" ? "stdin" : file);
   // Every name is checked before the first ref is written.
   std::vector<std::vector<std::string>> names;
   for (const store::LoadedImage& image : result.images) {

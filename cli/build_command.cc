@@ -9,12 +9,12 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
-#include <sstream>
 
 #include "builder/builder.h"
 #include "cli/commands.h"
 #include "cli/error_report.h"
 #include "cli/progress.h"
+#include "cli/source_date_epoch.h"
 #include "cli/store_lock.h"
 #include "registry/image_lookup.h"
 #include "runner/interrupt.h"
@@ -98,12 +98,7 @@ builder::BuildOptions OptionsFrom(const BuildFlags& f) {
   } else if (f.compression != "gzip") {
     throw Error("--compression " + f.compression + ": use gzip, zstd or none");
   }
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch) {
-    char* end = nullptr;
-    long long v = std::strtoll(epoch, &end, 10);
-    if (*end != '\0' || v < 0) throw Error(std::string("SOURCE_DATE_EPOCH=") + epoch + " is not a number of seconds");
-    o.source_date_epoch = v;
-  }
+  o.source_date_epoch = SourceDateEpoch(o.build_args);
   return o;
 }
 
@@ -122,29 +117,18 @@ void SetSources(const BuildFlags& f, builder::BuildOptions& o) {
   }
 }
 
-// The Dockerfile's text, for an error message that shows its lines; nullopt
-// when it cannot be read.
-std::optional<std::string> DockerfileText(const BuildFlags& f, const builder::BuildOptions& o) {
-  if (o.dockerfile_text) return *o.dockerfile_text;
-  std::ifstream in(f.file.empty() ? f.context + "/Dockerfile" : f.file, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Runs the build with its progress shown. A Dockerfile error, a failed step
 // or an interrupt is reported here and its exit code returned; nullopt
 // with `result` set when the build succeeded.
 std::optional<int> RunReported(store::Store& store, const BuildFlags& f, const builder::BuildOptions& o,
-                               builder::BuildResult& result) {
+                               const builder::BuildInput& input, builder::BuildResult& result) {
   std::unique_ptr<ProgressRenderer> progress = MakeProgressRenderer(f.quiet ? "quiet" : f.progress);
-  auto source = [&](const std::optional<std::string>& text) { return text ? &*text : nullptr; };
+  const std::string* source_text = &input.dockerfile_text;
   try {
-    result = builder::Build(store, o, [&](const builder::BuildEvent& e) { progress->OnEvent(e); });
+    result = builder::Build(store, o, input, [&](const builder::BuildEvent& e) { progress->OnEvent(e); });
   } catch (const parser::ParseError& e) {
     progress->Finish(false);
-    PrintParseError(e, source(DockerfileText(f, o)));
+    PrintParseError(e, source_text);
     return 1;
   } catch (const builder::BuildError& e) {
     progress->Finish(false);
@@ -153,7 +137,7 @@ std::optional<int> RunReported(store::Store& store, const BuildFlags& f, const b
       for (const std::string& line : e.output_tail()) std::fprintf(stderr, " > %s\n", line.c_str());
       std::fprintf(stderr, "------\n");
     }
-    PrintLocatedError(e.where(), e.what(), source(DockerfileText(f, o)));
+    PrintLocatedError(e.where(), e.what(), source_text);
     return 1;
   } catch (const runner::Interrupted& e) {
     progress->Finish(false);
@@ -173,8 +157,10 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   std::unique_ptr<store::Store> store = OpenStore(ctx);
   store::GcLock gc_lock = LockStoreShared(*store);
   runner::InterruptScope interrupts;
+  // Loaded once: the builder builds from it and errors show its lines.
+  builder::BuildInput input = builder::LoadBuildInput(o, store->tmp_dir());
   builder::BuildResult result;
-  if (std::optional<int> failed = RunReported(*store, f, o, result)) return *failed;
+  if (std::optional<int> failed = RunReported(*store, f, o, input, result)) return *failed;
   if (!f.quiet) {
     std::fprintf(stderr, "writing image %s\n", result.image_id.str().c_str());
     for (const std::string& t : o.tags)

@@ -8,6 +8,7 @@
 //   CONTAINER ID   IMAGE        COMMAND                  CREATED         STATUS         PORTS                  NAMES
 //   5f0c1e2a9b3d   helloworld   "httpd -f -v -p 80 -…"   3 seconds ago   Up 3 seconds   0.0.0.0:4000->80/tcp   web
 #include "cli/container_commands.h"
+#include "cli/source_date_epoch.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -621,7 +622,7 @@ int RunCommit(const CommandContext& ctx, const CommitFlags& f) {
   ContainerRecord record = runner::FindContainer(*store, f.container);
   store::ImageConfig config = runner::BaseImageConfig(*store, record);
   for (const std::string& change : f.changes) ApplyChange(change, config);
-  store::Descriptor manifest = runner::CommitContainer(*store, record, config, {f.message, f.author});
+  store::Descriptor manifest = runner::CommitContainer(*store, record, config, {f.message, f.author, SourceDateEpoch()});
   store::Image image = store::ReadImage(*store, manifest);
   std::string ref = f.name.empty() ? store::UntaggedRefName(manifest.digest) : registry::CanonicalRefName(f.name);
   store->PutRef(ref, manifest);

@@ -5,8 +5,11 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "runner/container_init.h"
 
 int main(int argc, char** argv) {
+  // A container bld starts is bld again, as its init (never returns then).
+  bld::runner::RunContainerInitIfRequested(argc, argv);
   CLI::App app{"bld: build, store, push, pull and run container images from Dockerfiles", "bld"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("bld version ") + BLD_VERSION);

@@ -1,12 +1,11 @@
 // `bld parse`: the front end's view of a Dockerfile as one JSON object, for
 // tools and tests.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "builder/build_input.h"
 #include "cli/commands.h"
 #include "cli/error_report.h"
 #include "parser/dockerfile.h"
@@ -70,13 +69,9 @@ ordered_json DockerfileJson(const parser::Dockerfile& df) {
   return out;
 }
 
-std::string ReadDockerfile(const std::string& path) {
+std::string ReadDockerfileArg(const std::string& path) {
   if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SysError("cannot read Dockerfile " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return builder::ReadDockerfile(path);
 }
 
 }  // namespace
@@ -96,7 +91,7 @@ void AddParseCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--platform", opts->platform, "Target platform (os/arch[/variant])");
   cmd->callback([&ctx, opts] {
     RunCommand(ctx, [opts] {
-      std::string text = ReadDockerfile(opts->file);
+      std::string text = ReadDockerfileArg(opts->file);
       parser::ParseOptions po;
       po.file_name = opts->file == "-" ? "Dockerfile" : opts->file;
       po.target = opts->target;

@@ -61,7 +61,7 @@ int RunPrune(const CommandContext& ctx) {
 
 int RunCheck(const CommandContext& ctx) {
   auto store = OpenStore(ctx);
-  store::GcLock lock = LockStoreShared(*store);
+  store::GcLock lock = LockStoreToCheck(*store);
   store::CheckReport report = store::CheckStore(*store);
   for (const std::string& problem : report.problems) std::printf("%s\n", problem.c_str());
   if (!report.ingest_leftovers.empty())

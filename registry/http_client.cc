@@ -247,6 +247,36 @@ TransportError::Kind KindOf(CURLcode rc) {
   }
 }
 
+// A failed transfer in bld's words. libcurl's messages name its own
+// machinery where bld knows what happened to the connection; they are kept
+// only where they carry facts of their own (the address that refused, the
+// TLS library's reason).
+std::string Describe(CURLcode rc, const std::string& libcurl_detail) {
+  switch (rc) {
+    case CURLE_SEND_FAIL_REWIND:
+      // libcurl resends a request whose reused connection turned out dead;
+      // an upload chunk that may not be sent twice cannot be.
+      return "the connection closed while the request was being sent, and this part of the upload cannot be "
+             "sent again as it is";
+    case CURLE_GOT_NOTHING:
+      return "the server closed the connection without answering";
+    case CURLE_PARTIAL_FILE:
+      return "the connection closed before the whole answer arrived";
+    case CURLE_SEND_ERROR:
+      return "the connection broke while the request was being sent";
+    case CURLE_RECV_ERROR:
+      return "the connection broke while the answer was arriving";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "the connection timed out: nothing moved for too long";
+    case CURLE_ABORTED_BY_CALLBACK:
+    case CURLE_READ_ERROR:
+    case CURLE_WRITE_ERROR:
+      return "the transfer was stopped";
+    default:
+      return libcurl_detail;
+  }
+}
+
 void SleepUnlessCancelled(std::chrono::milliseconds delay, const std::atomic<bool>* cancel, const std::string& url) {
   auto until = std::chrono::steady_clock::now() + delay;
   while (std::chrono::steady_clock::now() < until) {
@@ -451,11 +481,17 @@ HttpResponse HttpClient::Send(const HttpRequest& request) {
     std::optional<std::chrono::milliseconds> retry_after;
     try {
       HttpResponse response = SendOnce(request);
+      response.attempts = attempt;
       if (last || !IsRetryableStatus(response.status)) return response;
       reason = request.method + " " + UrlForMessage(request.url) + ": HTTP " + std::to_string(response.status);
       retry_after = ParseRetryAfter(response.Header("retry-after"));
     } catch (const TransportError& e) {
-      if (last || !e.transient() || e.body_received() > 0) throw;
+      if (!e.transient() || e.body_received() > 0) throw;
+      if (last) {
+        if (attempt == 1) throw;
+        throw TransportError(std::string(e.what()) + " (gave up after " + std::to_string(attempt) + " tries)", e.kind(),
+                             e.body_received());
+      }
       reason = e.what();
     }
     std::chrono::milliseconds delay = options_.retry.Delay(attempt, retry_after);
@@ -559,7 +595,7 @@ HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
     throw Error(what + ": the answer is larger than the " + std::to_string(request.max_body_size) +
                 " bytes expected; refusing it");
   if (rc != CURLE_OK) {
-    std::string detail = error[0] ? error.data() : Curl().easy_strerror(rc);
+    std::string detail = Describe(rc, error[0] ? error.data() : Curl().easy_strerror(rc));
     TransportError::Kind kind = KindOf(rc);
     if (kind == TransportError::Kind::kCertificate)
       detail += " (to trust a private CA, put it in /etc/docker/certs.d/" + UrlHost(request.url) + "/ca.crt)";

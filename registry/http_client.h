@@ -21,6 +21,8 @@
 //    gets a TransportError saying how much arrived.
 //  - A response body is only handed to the caller's sink for a 2xx answer;
 //    other answers are kept (up to a limit) for their error message.
+//  - Errors are in bld's words, not libcurl's: what happened to the
+//    connection and how many tries were made, never a callback's return code.
 //
 // Thread safety: Send may be called from any number of threads at once.
 #pragma once
@@ -98,6 +100,9 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   // The body when the request had no sink, or the start of a non-2xx body.
   std::string body;
+  // How many times the request was sent to get this answer (retries of
+  // 408, 429 and 5xx included), for messages.
+  int attempts = 1;
 
   bool ok() const { return status >= 200 && status < 300; }
   // The first header of that name (any case), if any.

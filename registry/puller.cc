@@ -34,6 +34,18 @@ constexpr size_t kReadBufferSize = 256 * 1024;
 // Downloaded bytes are written and hashed in batches of this size.
 constexpr size_t kWriteBatch = 1 << 20;
 
+// A blob that came wrong: short, long, or with another digest. A fresh
+// request may well bring it right (a proxy or mirror that served a damaged
+// copy, a connection that closed cleanly too early), so it is fetched again
+// within the retry budget network errors get.
+class DamagedBlob : public Error {
+ public:
+  using Error::Error;
+};
+
+// "1 try", "5 tries": for messages that say how hard bld tried.
+std::string Tries(int n) { return std::to_string(n) + (n == 1 ? " try" : " tries"); }
+
 bool IsSchema1(std::string_view media_type) {
   return media_type == store::media_type::kDockerManifestSchema1Signed ||
          media_type == "application/vnd.docker.distribution.manifest.v1+json";
@@ -81,6 +93,9 @@ class Puller {
   std::string FetchConfig(const Descriptor& config);
   void FetchLayers(const std::vector<Descriptor>& layers, const std::vector<Digest>& diff_ids);
   void FetchLayer(const Descriptor& layer, const Digest& diff_id);
+  // One download of a layer from its start; throws DamagedBlob when what
+  // came is not the blob asked for.
+  void DownloadLayer(const Descriptor& layer, const Digest& diff_id, const std::string& what);
   Digest DiffIdOfStoredBlob(const Digest& blob) const;
   void Emit(TransferEvent event);
 
@@ -183,18 +198,24 @@ std::string Puller::FetchConfig(const Descriptor& config) {
   if (config.size < 0 || static_cast<uint64_t>(config.size) > store::kMaxConfigSize)
     throw Error(Action() + ": the image config " + config.digest.str() + " is " + std::to_string(config.size) +
                 " bytes, over the limit of " + std::to_string(store::kMaxConfigSize));
-  HttpRequest request;
-  request.url = BlobUrl(config.digest);
-  request.max_body_size = store::kMaxConfigSize;
-  request.cancel = &cancel_;
-  HttpResponse response = session_.Send(request, scopes_);
-  if (!response.ok()) throw session_.Fail(Action() + ": image config " + config.digest.str(), repository_, response);
-  try {
-    store_.blobs().Put(response.body, config.digest);
-  } catch (const Error& e) {
-    throw Error(Action() + ": the image config " + config.digest.str() + " from " + Source() + ": " + e.what());
+  const RetryPolicy& retry = session_.http().options().retry;
+  for (int attempt = 1;; ++attempt) {
+    HttpRequest request;
+    request.url = BlobUrl(config.digest);
+    request.max_body_size = store::kMaxConfigSize;
+    request.cancel = &cancel_;
+    HttpResponse response = session_.Send(request, scopes_);
+    if (!response.ok()) throw session_.Fail(Action() + ": image config " + config.digest.str(), repository_, response);
+    Digest actual = store::Sha256::Of(response.body);
+    if (actual == config.digest) {
+      store_.blobs().Put(response.body, config.digest);
+      return std::move(response.body);
+    }
+    std::string damage = "the image config " + config.digest.str() + " from " + Source() + " came as " +
+                         std::to_string(response.body.size()) + " bytes with digest " + actual.str();
+    if (attempt >= retry.max_attempts) throw Error(Action() + ": " + damage + "; refusing it after " + Tries(attempt));
+    std::this_thread::sleep_for(retry.Delay(attempt));
   }
-  return std::move(response.body);
 }
 
 void Puller::FetchLayers(const std::vector<Descriptor>& layers, const std::vector<Digest>& diff_ids) {
@@ -230,8 +251,24 @@ void Puller::FetchLayer(const Descriptor& layer, const Digest& diff_id) {
     return;
   }
   if (layer.size < 0) throw Error(what + " has a negative size in the manifest");
-  auto size = static_cast<uint64_t>(layer.size);
+  const RetryPolicy& retry = session_.http().options().retry;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      DownloadLayer(layer, diff_id, what);
+      return;
+    } catch (const DamagedBlob& e) {
+      if (attempt >= retry.max_attempts) throw Error(std::string(e.what()) + "; refusing it after " + Tries(attempt));
+      Emit({TransferEvent::Kind::kRetrying, digest, 0, 0,
+            std::string(e.what()) + "; fetching it again (try " + std::to_string(attempt + 1) + " of " +
+                std::to_string(retry.max_attempts) + ")"});
+      std::this_thread::sleep_for(retry.Delay(attempt));
+    }
+  }
+}
 
+void Puller::DownloadLayer(const Descriptor& layer, const Digest& diff_id, const std::string& what) {
+  const Digest& digest = layer.digest;
+  auto size = static_cast<uint64_t>(layer.size);
   std::optional<store::BlobWriter> writer;
   std::unique_ptr<DiffIdHasher> diff_hasher;
   // libcurl hands the body over 16 KiB at a time; batching it costs one
@@ -269,8 +306,8 @@ void Puller::FetchLayer(const Descriptor& layer, const Digest& diff_id) {
     };
     request.sink = [&](const char* data, size_t n) {
       if (writer->size() + batch.size() + n > size)
-        throw Error(what + ": the registry sent more than the " + std::to_string(size) +
-                    " bytes the manifest gives for it; refusing it");
+        throw DamagedBlob(what + " from " + Source() + " came with more than the " + std::to_string(size) +
+                          " bytes the manifest gives for it");
       batch.append(data, n);
       if (batch.size() >= kWriteBatch) flush();
     };
@@ -292,8 +329,8 @@ void Puller::FetchLayer(const Descriptor& layer, const Digest& diff_id) {
     break;
   }
   if (writer->size() != size)
-    throw Error(what + ": the registry sent " + std::to_string(writer->size()) + " bytes, the manifest says " +
-                std::to_string(size));
+    throw DamagedBlob(what + " from " + Source() + " came short: " + std::to_string(writer->size()) +
+                      " bytes of the " + std::to_string(size) + " the manifest gives for it");
   Emit({TransferEvent::Kind::kVerifying, digest, size, size, ""});
   std::optional<Error> diff_id_failure;
   try {
@@ -312,7 +349,7 @@ void Puller::FetchLayer(const Descriptor& layer, const Digest& diff_id) {
   try {
     writer->Commit(digest);
   } catch (const Error& e) {
-    throw Error(what + " from " + Source() + " is not the blob asked for (" + e.what() + "); refusing it");
+    throw DamagedBlob(what + " from " + Source() + " is not the blob asked for (" + e.what() + ")");
   }
   if (diff_id_failure) throw *diff_id_failure;
   store_.RecordBlob(layer);

@@ -14,6 +14,11 @@
 //     request. A layer becomes visible in the store only if its digest
 //     matches, and the pull goes on only if its diffID is the one the config
 //     lists. Layers already in the store with a known diffID are not fetched.
+//     A blob (config or layer) that arrives with another digest, or short
+//     or long, is fetched again from its start, up to the HTTP client's
+//     RetryPolicy::max_attempts tries in all (the budget network errors
+//     get): a proxy or mirror that served a damaged copy is not the
+//     registry's last word. The final error says how many tries were made.
 //  5. Record the blobs' media types, diffIDs and source repository, then
 //     write the ref, last: a failed pull leaves no ref and no unverified blob.
 //

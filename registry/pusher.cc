@@ -12,6 +12,7 @@
 
 #include "registry/blob_sources.h"
 #include "registry/parallel.h"
+#include "registry/registry_error.h"
 #include "store/error.h"
 
 namespace bld::registry {
@@ -26,6 +27,10 @@ using store::Digest;
 constexpr int kMaxMountAttempts = 2;
 // Times one blob upload recovers from a dropped connection or a 5xx.
 constexpr int kMaxUploadRecoveries = 5;
+// Uploads of one blob from its start when the registry refuses what it got
+// as DIGEST_INVALID: the bytes were damaged on the way (a proxy, a bad NIC),
+// which one more try may get past; the same refusal twice is no accident.
+constexpr int kDigestInvalidUploads = 2;
 
 // A failure another try may get past: a dropped connection or a 5xx.
 class UploadInterrupted : public Error {
@@ -233,6 +238,7 @@ void Pusher::Upload(const Descriptor& blob, std::string location, bool report) {
   auto size = static_cast<uint64_t>(blob.size);
   std::string digest_query = "digest=" + UrlEscape(blob.digest.str());
   uint64_t offset = 0;
+  int uploads = 1;
   for (int recoveries = 0;;) {
     try {
       HttpResponse response;
@@ -254,7 +260,20 @@ void Pusher::Upload(const Descriptor& blob, std::string location, bool report) {
       }
       if (IsRetryableStatus(response.status))
         throw UploadInterrupted("PUT answered " + std::to_string(response.status));
-      if (response.status != 201) throw session_.Fail(what, repository_, response);
+      if (response.status != 201) {
+        RegistryError refused = session_.Fail(what, repository_, response);
+        if (!refused.HasCode("DIGEST_INVALID")) throw refused;
+        if (uploads >= kDigestInvalidUploads)
+          throw Error(std::string(refused.what()) + " (refused after " + std::to_string(uploads) +
+                      " uploads from the start)");
+        ++uploads;
+        offset = 0;
+        location = StartUpload();
+        Emit({TransferEvent::Kind::kRetrying, blob.digest, 0, size,
+              "the registry refused the upload as DIGEST_INVALID; uploading again from the start (try " +
+                  std::to_string(uploads) + " of " + std::to_string(kDigestInvalidUploads) + ")"});
+        continue;
+      }
       if (std::optional<std::string> said = response.Header("docker-content-digest"); said && *said != blob.digest.str())
         throw Error(what + ": the registry stored it as " + *said);
       break;

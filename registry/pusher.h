@@ -13,7 +13,9 @@
 //     After a dropped connection or a 5xx, the pusher asks the registry how
 //     much it has (GET on the upload URL: Range 0-<last>) and goes on from
 //     there; if the registry has dropped the upload (distribution does, when
-//     a chunk arrived in part), it starts a new one.
+//     a chunk arrived in part), it starts a new one. An upload the registry
+//     refuses as DIGEST_INVALID (bytes damaged on the way) is started again
+//     from the start, once; the second refusal is the error, saying so.
 //  4. The manifests last, each with its media type as Content-Type: child
 //     manifests by digest, then the image by tag, so that the tag never names
 //     an image whose blobs are not all there.

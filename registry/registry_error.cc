@@ -53,6 +53,12 @@ std::vector<RegistryErrorEntry> ParseRegistryErrors(std::string_view body) {
   return entries;
 }
 
+bool RegistryError::HasCode(std::string_view code) const {
+  for (const RegistryErrorEntry& e : errors_)
+    if (e.code == code) return true;
+  return false;
+}
+
 std::string_view StatusText(long status) {
   switch (status) {
     case 200: return "OK";
@@ -93,6 +99,7 @@ RegistryError MakeRegistryError(std::string_view action, std::string_view regist
                      " answered " + std::to_string(response.status);
   if (std::string_view phrase = StatusText(response.status); !phrase.empty()) text += " " + std::string(phrase);
   if (!repository.empty()) text += " for repository " + std::string(repository);
+  if (response.attempts > 1) text += " (after " + std::to_string(response.attempts) + " tries)";
   if (!errors.empty()) {
     text += ": ";
     for (size_t i = 0; i < errors.size(); ++i) text += (i ? "; " : "") + Describe(errors[i]);

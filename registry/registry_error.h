@@ -38,6 +38,7 @@ class RegistryError : public Error {
 
   long status() const { return status_; }
   const std::vector<RegistryErrorEntry>& errors() const { return errors_; }
+  bool HasCode(std::string_view code) const;
 
  private:
   long status_;

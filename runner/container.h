@@ -8,7 +8,7 @@
 // the same in a directory the caller owns and keeps: `bld run`'s monitor
 // (container_monitor.h) keeps the container running and its directory after
 // it ends. The setup is a straight sequence, one function per step, in the
-// order the kernel needs them (container.cc, ContainerInit):
+// order the kernel needs them (container_init.cc, CommandInit):
 //   cgroups -> namespaces (joining a network namespace) -> private mounts ->
 //   overlay root, /proc, /dev, /sys, /etc files -> loopback -> hostname ->
 //   pivot_root -> volumes and binds -> masked paths -> user lookup ->
@@ -21,12 +21,15 @@
 //
 // The command is PID 1 of its namespace, as in Docker: when it exits, the
 // kernel kills everything else in the namespace (a `sleep 1000 &` it left
-// behind), and Wait returns only after that has happened. bld's children
-// are made with fork and then clone(CLONE_PARENT) from the forked process,
-// because bld may have threads (zstd, parallel steps) and only a fork leaves
-// a single-threaded copy in which the setup may allocate memory; with
-// CLONE_PARENT the container is bld's own child, so bld gets its exit
+// behind), and Wait returns only after that has happened. The setup runs in
+// a fresh execution of bld (container_init.h): bld clones straight into the
+// new namespaces, so the container is bld's own child and bld gets its exit
 // status, and a pidfd lets bld kill it without a PID-reuse race.
+//
+// A file step (file_step.h) uses the same entry point with a FilePlan
+// instead of a command: its root is the image's layers alone, without the
+// init layer and the /proc, /dev, /sys and /etc mounts, so that what the
+// plan writes lands in the image as it is.
 //
 // The container's directory is <root>/containers/<id>/ (locked while the
 // Container lives, see locked_dir.h; StartIn's caller holds that lock):
@@ -47,6 +50,7 @@
 #include <string>
 #include <vector>
 
+#include "runner/file_plan.h"
 #include "runner/locked_dir.h"
 #include "runner/network.h"
 #include "runner/output_lines.h"
@@ -110,6 +114,11 @@ struct ContainerSpec {
   // cgroup.procs files the process adds itself to before anything else
   // (cgroups.h), so that everything it starts is limited too.
   std::vector<std::string> cgroup_procs;
+  // Instead of running `run`: a file step carries out this plan (`run` and
+  // the network are unused) on the bare root.
+  std::optional<FilePlan> files;
+  // The file step's COPY --from source image, top first.
+  std::vector<std::string> source_lowerdirs;
 };
 
 // The container could not start its command. exit_code() is what `docker
@@ -132,25 +141,6 @@ struct ExitStatus {
   // "exit code 2", "killed by signal 9 (SIGKILL)".
   std::string Describe() const;
 };
-
-// The last steps of every container process, shared by the container's
-// PID 1 and `bld exec` (container_exec.h), after the process is in the
-// container's namespaces and root: resolve the user in the image, complete
-// the environment, create the working directory, drop to Docker's
-// capabilities and the user, chdir, and exec. The parent-death signal is
-// checked against `error_fd` (the setup error pipe) just before the exec.
-[[noreturn]] void ExecCommand(const RunConfig& run, int error_fd);
-
-// Makes `stdio` the process's fds 0, 1 and 2 (the caller has moved them
-// above 2 first), or the pty it opens in the current root for a console
-// socket; every other descriptor is closed at exec.
-void ConnectStdio(const StdioFds& stdio);
-
-// Writes what `e` says about a failed setup to the setup error pipe, with the
-// exit code docker gives it; ThrowSetupError, on the other end, throws it as
-// a StartError.
-void ReportSetupError(int error_fd, const std::exception& e);
-[[noreturn]] void ThrowSetupError(const std::string& message);
 
 class Container {
  public:

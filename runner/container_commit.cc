@@ -35,10 +35,15 @@ store::ImageConfig BaseImageConfig(const store::Store& store, const ContainerRec
 store::Descriptor CommitContainer(store::Store& store, const ContainerRecord& record, store::ImageConfig config,
                                   const CommitOptions& options) {
   store::Image base = BaseImage(store, record);
+  store::LayerWriteOptions layer_options;
+  layer_options.source_date_epoch = options.source_date_epoch;
   std::optional<store::LayerInfo> layer =
-      CommitUpperDir(store, ContainerDir(store, record.id) + "/upper", store::LayerWriteOptions{});
+      CommitUpperDir(store, ContainerDir(store, record.id) + "/upper", layer_options);
   std::vector<store::Descriptor> layers = base.manifest.layers;
-  std::string now = store::FormatTimestamp(std::chrono::system_clock::now());
+  std::string now = store::FormatTimestamp(options.source_date_epoch
+                                               ? std::chrono::system_clock::time_point(
+                                                     std::chrono::seconds(*options.source_date_epoch))
+                                               : std::chrono::system_clock::now());
   store::HistoryEntry entry;
   entry.created = now;
   entry.created_by = CommandLine(record);

@@ -15,6 +15,8 @@
 // Thread safety: may run beside other bld processes on one store.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "runner/container_state.h"
@@ -26,6 +28,9 @@ namespace bld::runner {
 struct CommitOptions {
   std::string message;  // the history entry's comment
   std::string author;
+  // SOURCE_DATE_EPOCH: the image's and history's time, and the clamp of the
+  // layer's entry times, instead of now.
+  std::optional<int64_t> source_date_epoch;
 };
 
 // The container's base image, as the store holds it.

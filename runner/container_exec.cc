@@ -1,5 +1,7 @@
 #include "runner/container_exec.h"
 
+#include "runner/container_init.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>

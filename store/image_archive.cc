@@ -18,6 +18,7 @@
 #include "store/archive_handles.h"
 #include "store/error.h"
 #include "store/image.h"
+#include "store/layer_reader.h"
 #include "store/quote.h"
 
 namespace bld::store {
@@ -416,9 +417,10 @@ struct StoredFile {
   BlobInfo blob;
   Compression compression = Compression::kNone;
   // The sha256 of the decompressed content (of the content itself when it
-  // is not compressed): the diffID if the file is a layer.
+  // is not compressed): the diffID if the file is a layer. Only for a file
+  // that passed the layer rules (layer_reader.h).
   std::optional<Digest> diff_id;
-  std::string diff_id_error;  // why there is none: a corrupt compressed stream
+  std::string layer_error;  // why it is not a layer bld would apply
 };
 
 // The records and manifests one image of the archive will get, all checked.
@@ -521,15 +523,17 @@ class Loader {
         archive_entry_size(entry) > static_cast<la_int64_t>(kMaxArchiveDocumentSize))
       throw too_big();
     std::string content;
-    std::vector<char> buffer(kCopyBufferSize);
-    while (size_t n = tar.ReadData(buffer.data(), buffer.size())) {
+    while (size_t n = tar.ReadData(buffer_.data(), buffer_.size())) {
       if (content.size() + n > kMaxArchiveDocumentSize) throw too_big();
-      content.append(buffer.data(), n);
+      content.append(buffer_.data(), n);
     }
     return content;
   }
 
-  // Streams a file into the blob store, computing its diffID on the way.
+  // Streams a file into the blob store and, in the same pass, reads it as a
+  // layer through the rules the applier enforces (layer_reader.h): whether it
+  // is one is known only once manifest.json or index.json says so, and that
+  // may come after it in the archive.
   StoredFile StoreFile(TarReader& tar, const std::string& path) {
     std::optional<Digest> expected;
     if (path.starts_with(kBlobsDir)) {
@@ -537,8 +541,8 @@ class Loader {
       if (Digest::Valid(text)) expected = Digest::Parse(text);
     }
     BlobWriter writer = store_.blobs().NewWriter();
-    // Failures of the archive itself end the load; failures to decompress
-    // only mean the file is not a layer (which matters if it is used as one).
+    // Failures of the archive itself end the load; a file that is no valid
+    // layer only matters if it is used as one.
     bool archive_failed = false;
     ByteSource content = [&](void* data, size_t size) -> size_t {
       size_t n;
@@ -552,32 +556,22 @@ class Loader {
       return n;
     };
     StoredFile file;
-    std::vector<char> buffer(kCopyBufferSize);
     try {
-      DecompressingReader decompressed(content);
-      file.compression = decompressed.compression();
-      if (file.compression == Compression::kNone) {
-        while (decompressed.Read(buffer.data(), buffer.size()) > 0) {
-        }
-      } else {
-        Sha256 hash;
-        while (size_t n = decompressed.Read(buffer.data(), buffer.size())) hash.Update(buffer.data(), n);
-        file.diff_id = hash.Finish();
-      }
+      LayerSummary layer = VerifyLayer(content);
+      file.compression = layer.compression;
+      file.diff_id = layer.diff_id;
     } catch (const Error& e) {
       if (archive_failed) throw;
-      file.diff_id_error = e.what();
+      file.layer_error = e.what();
     }
-    // The rest of the file: what follows a compressed stream, or what a
-    // corrupt one left unread.
-    while (content(buffer.data(), buffer.size()) > 0) {
+    // The rest of the file: what a refused layer (a config, say) left unread.
+    while (content(buffer_.data(), buffer_.size()) > 0) {
     }
     try {
       file.blob = writer.Commit(expected);
     } catch (const Error& e) {
       throw Error("archive entry " + QuoteName(path) + " does not hold the blob its name says: " + e.what());
     }
-    if (file.compression == Compression::kNone && file.diff_id_error.empty()) file.diff_id = file.blob.digest;
     return file;
   }
 
@@ -612,7 +606,7 @@ class Loader {
 
   // The diffID the layer `blob` was found to have, or why it has none.
   Digest LayerDiffId(const StoredFile& file, const Digest& expected, const std::string& what) {
-    if (!file.diff_id) throw Error(what + " is not a valid compressed stream: " + file.diff_id_error);
+    if (!file.diff_id) throw Error(what + " is not a layer bld can use: " + file.layer_error);
     if (*file.diff_id != expected)
       throw Error(what + " holds the layer " + file.diff_id->str() + ", but the image config lists " + expected.str());
     return *file.diff_id;
@@ -792,6 +786,9 @@ class Loader {
   std::map<std::string, StoredFile> files_;
   std::map<std::string, std::string> links_;  // path -> target path
   std::map<Digest, StoredFile> by_digest_;
+  // One buffer for the whole archive: an archive of many small files would
+  // otherwise allocate and clear a fresh one per file.
+  std::vector<char> buffer_ = std::vector<char>(kCopyBufferSize);
 };
 
 }  // namespace
@@ -807,11 +804,11 @@ void SaveImages(const Store& store, const std::vector<SaveRequest>& images, Arch
   tar.Finish();
 }
 
-LoadResult LoadImages(Store& store, const ByteSource& archive) {
+LoadResult LoadImages(Store& store, const ByteSource& archive, const std::string& archive_name) {
   try {
     return Loader(store).Run(archive);
   } catch (const Error& e) {
-    throw Error(std::string("cannot load the image archive: ") + e.what());
+    throw Error("cannot load " + archive_name + ": " + e.what());
   }
 }
 

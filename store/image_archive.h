@@ -31,8 +31,9 @@
 // and more than kMaxArchiveEntries entries are refused. Paths in
 // manifest.json are resolved inside the archive only (through its symlinks,
 // as Docker's own archives use them), and refused when they climb out.
-// Every layer's diffID is computed as it streams and must match the image
-// config; configs and manifests are parsed under the limits of oci.h. Only
+// Every layer is read through the layer rules and its diffID computed as
+// it streams, in the same pass; the diffID must match the image config;
+// configs and manifests are parsed under the limits of oci.h. Only
 // when every image of the archive has passed are its records and manifests
 // written, so a refused archive leaves at most unreferenced blobs (for
 // `bld prune`) and never a record, manifest or ref.
@@ -102,8 +103,12 @@ struct LoadResult {
 };
 
 // Reads an archive of either format (told apart by its documents) and
-// stores its images: blobs, records and manifests, not refs. Throws
-// bld::Error naming the entry or document and what is wrong with it.
-LoadResult LoadImages(Store& store, const ByteSource& archive);
+// stores its images: blobs, records and manifests, not refs. Every file is
+// read as a layer too, through the rules the applier enforces
+// (layer_reader.h), and a layer an image uses must have passed them, so an
+// image that loads also unpacks. Throws bld::Error naming the archive (as
+// `archive_name`), the entry or document and what is wrong with it.
+LoadResult LoadImages(Store& store, const ByteSource& archive,
+                      const std::string& archive_name = "the image archive");
 
 }  // namespace bld::store

@@ -7,14 +7,15 @@
 // and compressed into the blob store. Nothing is held whole in memory or
 // written to a temporary file, whatever its size.
 //
-// The tar's bytes become the layer as they are, so its entries are checked
-// only for what no later step could make sense of: an entry whose name (or
-// hard-link target) climbs above the root with ".." is refused here, with
-// its name, rather than when the image first runs. Everything else
-// (absolute names, symlinks pointing anywhere, devices) is what root
-// filesystems hold, and the layer applier handles it safely.
+// The tar's bytes become the layer as they are, and every entry passes the
+// layer rules of layer_reader.h (the ones the applier enforces), so a tar
+// that its first unpack would refuse (a name climbing out with "..", a file
+// written through a symlink of the tar, a hard link to a path the tar does
+// not hold) is refused here, naming the entry, and leaves nothing behind.
+// Absolute names are made relative, as Docker does.
 //
-// The image: the host's architecture and os, `created` now, no Cmd or Env,
+// The image: the host's architecture and os, `created` as the caller says
+// (now, or SOURCE_DATE_EPOCH for a reproducible image), no Cmd or Env,
 // one history entry with the comment "Imported from <source>" (or the
 // caller's message), as Docker writes it. The ref is the caller's to write.
 //

@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/limits.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -13,7 +12,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <clocale>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -23,6 +21,7 @@
 
 #include "store/archive_handles.h"
 #include "store/error.h"
+#include "store/layer_reader.h"
 #include "store/quote.h"
 #include "store/unique_fd.h"
 
@@ -30,21 +29,10 @@ namespace bld::store {
 
 namespace {
 
-// Decompressed bytes go to libarchive in blocks of this size.
-constexpr size_t kReadBlockSize = 128 * 1024;
-// The kernel refuses longer paths and names anyway; checking first gives a
-// clear message instead of ENAMETOOLONG from some syscall.
-constexpr size_t kMaxPathLength = PATH_MAX;
-constexpr size_t kMaxNameLength = NAME_MAX;
 // openat2 with RESOLVE_IN_ROOT fails with EAGAIN when a rename races with the
 // lookup; nothing else renames inside the target, so a few retries suffice.
 constexpr int kOpenat2Retries = 8;
 
-constexpr std::string_view kWhiteoutPrefix = ".wh.";
-constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
-// AUFS kept its own metadata under this prefix (.wh..wh.plnk, .wh..wh.aufs);
-// it is not content, and Docker skips it too.
-constexpr std::string_view kAufsMetaPrefix = ".wh..wh.";
 constexpr const char* kOverlayOpaqueXattr = "trusted.overlay.opaque";
 // overlayfs reads its metadata from these namespaces (user.overlay.* when
 // mounted with userxattr); a layer must not be able to set them.
@@ -56,51 +44,6 @@ constexpr mode_t kImplicitDirMode = 0755;
 // applied, so that a read-only directory in the layer can still be filled.
 constexpr mode_t kDirModeWhileApplying = 0700;
 constexpr mode_t kPermissionBits = 07777;
-
-// Makes the calling thread's character set UTF-8 for the object's lifetime.
-
-std::string JoinPath(const std::string& dir, std::string_view name) {
-  return dir.empty() ? std::string(name) : dir + "/" + std::string(name);
-}
-
-std::pair<std::string, std::string> SplitPath(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return {"", path};
-  return {path.substr(0, slash), path.substr(slash + 1)};
-}
-
-// A tar name as a clean path relative to the target: leading slashes and "."
-// components dropped, ".." resolved lexically (Go's filepath.Clean, as Docker
-// does). "" is the target itself. nullopt when ".." climbs above the target.
-// `what` names the entry in errors about length.
-std::optional<std::string> CleanLayerPath(std::string_view name, const std::string& what) {
-  if (name.size() > kMaxPathLength)
-    throw Error(what + " is " + std::to_string(name.size()) + " bytes long; paths are limited to " +
-                std::to_string(kMaxPathLength));
-  std::vector<std::string_view> parts;
-  size_t pos = 0;
-  while (pos <= name.size()) {
-    size_t end = std::min(name.find('/', pos), name.size());
-    std::string_view part = name.substr(pos, end - pos);
-    pos = end + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (parts.empty()) return std::nullopt;
-      parts.pop_back();
-      continue;
-    }
-    if (part.size() > kMaxNameLength)
-      throw Error(what + " has a name of " + std::to_string(part.size()) + " bytes; names are limited to " +
-                  std::to_string(kMaxNameLength));
-    parts.push_back(part);
-  }
-  std::string clean;
-  for (std::string_view part : parts) {
-    if (!clean.empty()) clean += '/';
-    clean += part;
-  }
-  return clean;
-}
 
 // Counts what was not applied, one line per reason.
 class Warnings {
@@ -129,54 +72,6 @@ class Warnings {
   std::map<std::string, Seen> seen_;
 };
 
-// The decompressed layer, hashed as libarchive reads it.
-class LayerStream {
- public:
-  explicit LayerStream(const ByteSource& source) : reader_(source), buffer_(kReadBlockSize) {}
-
-  static la_ssize_t ReadCallback(archive*, void* self, const void** block) {
-    auto* stream = static_cast<LayerStream*>(self);
-    // An exception must not unwind through libarchive's C frames: keep it
-    // for RethrowPending once libarchive has returned.
-    try {
-      *block = stream->buffer_.data();
-      return static_cast<la_ssize_t>(stream->Read());
-    } catch (...) {
-      stream->pending_ = std::current_exception();
-      return -1;
-    }
-  }
-
-  void RethrowPending() {
-    if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
-  }
-
-  // Hashes what follows the end of the tar (padding, usually), so that the
-  // diffID covers the whole stream as the config's diff_ids do.
-  void Drain() {
-    while (Read() > 0) {
-    }
-  }
-
-  Compression compression() const { return reader_.compression(); }
-  uint64_t size() const { return size_; }
-  Digest FinishDigest() { return hasher_.Finish(); }
-
- private:
-  size_t Read() {
-    size_t n = reader_.Read(buffer_.data(), buffer_.size());
-    hasher_.Update(buffer_.data(), n);
-    size_ += n;
-    return n;
-  }
-
-  DecompressingReader reader_;
-  std::vector<char> buffer_;
-  Sha256 hasher_;
-  uint64_t size_ = 0;
-  std::exception_ptr pending_;
-};
-
 // Where an entry goes: the directory that holds it and its name there.
 struct Slot {
   UniqueFd dir;
@@ -192,92 +87,45 @@ class Applier {
   }
 
   ApplyResult Run(const ByteSource& source) {
-    ScopedUtf8Ctype utf8;
-    LayerStream stream(source);
-    std::unique_ptr<archive, ArchiveReadDeleter> a(archive_read_new());
-    if (!a) throw Error("applying layer: cannot allocate a libarchive reader");
-    // tar covers ustar, PAX, GNU and v7 headers; decompression is ours.
-    archive_read_support_format_tar(a.get());
-    if (archive_read_open(a.get(), &stream, nullptr, &LayerStream::ReadCallback, nullptr) != ARCHIVE_OK) {
-      stream.RethrowPending();
-      ArchiveFailure(a.get(), "");
+    LayerReader reader(source);
+    while (const LayerEntry* entry = reader.Next()) {
+      entry_name_ = entry->name;
+      ApplyEntry(reader, *entry);
     }
-    std::string last;
-    while (true) {
-      archive_entry* entry = nullptr;
-      int rc = archive_read_next_header(a.get(), &entry);
-      stream.RethrowPending();
-      if (rc == ARCHIVE_EOF) break;
-      // ARCHIVE_WARN: the entry is usable (e.g. a PAX name that is not
-      // UTF-8, which is then kept as bytes).
-      if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) ArchiveFailure(a.get(), last);
-      last = EntryName(entry);
-      entry_name_ = last;
-      ApplyEntry(a.get(), entry, stream, last);
-    }
-    stream.Drain();
+    LayerSummary summary = reader.Finish();
     FinishDirectories();
 
     ApplyResult result;
-    result.diff_id = stream.FinishDigest();
-    result.uncompressed_size = stream.size();
-    result.compression = stream.compression();
+    result.diff_id = summary.diff_id;
+    result.uncompressed_size = summary.size;
+    result.compression = summary.compression;
     result.warnings = warnings_.Lines();
     return result;
   }
 
  private:
-  [[noreturn]] static void ArchiveFailure(archive* a, const std::string& last) {
-    const char* detail = archive_error_string(a);
-    throw Error("applying layer: not a valid tar archive" +
-                (last.empty() ? std::string(" at its start") : " after the entry " + QuoteName(last)) + ": " +
-                (detail ? detail : "unknown libarchive error"));
-  }
-
-  static std::string EntryName(archive_entry* entry) {
-    const char* name = archive_entry_pathname(entry);
-    if (!name) name = archive_entry_pathname_utf8(entry);
-    if (!name) throw Error("applying layer: an entry has no usable name");
-    return name;
-  }
-
-  void ApplyEntry(archive* a, archive_entry* entry, LayerStream& stream, const std::string& name) {
-    const std::string what = "layer entry " + QuoteName(name);
-    std::optional<std::string> clean = CleanLayerPath(name, what);
-    if (!clean) throw Error(what + " escapes the target directory");
-    const std::string& path = *clean;
-    auto [dir, base] = SplitPath(path);
-
-    if (base.starts_with(kWhiteoutPrefix)) {
-      if (base == kOpaqueMarker) {
-        MarkOpaque(dir, what);
-      } else if (!base.starts_with(kAufsMetaPrefix)) {
-        Whiteout(dir, base.substr(kWhiteoutPrefix.size()), what);
-      }
-      return;
+  // The reader has checked the entry against the layer rules; what is left
+  // is what depends on the target's filesystem.
+  void ApplyEntry(LayerReader& reader, const LayerEntry& e) {
+    const std::string& what = e.what;
+    auto [dir, base] = SplitLayerPath(e.path);
+    archive_entry* entry = e.entry;
+    switch (e.kind) {
+      case LayerEntry::Kind::kOpaque: MarkOpaque(e.path, what); return;
+      case LayerEntry::Kind::kWhiteout: Whiteout(dir, base, what); return;
+      default: break;
     }
-
-    const char* hardlink = archive_entry_hardlink(entry);
-    mode_t type = archive_entry_filetype(entry);
-    if (path.empty()) {
-      if (hardlink || type != AE_IFDIR) throw Error(what + " would replace the target directory itself");
-      ApplyDirectory(entry, Slot{}, path, what);
+    if (e.path.empty()) {
+      ApplyDirectory(entry, Slot{}, e.path, what);
       return;
     }
     Slot slot{OpenDirectory(dir, true, what), base};
-    if (hardlink) {
-      ApplyHardLink(hardlink, slot, path, what);
-      return;
-    }
-    switch (type) {
-      case AE_IFDIR: ApplyDirectory(entry, std::move(slot), path, what); return;
-      case AE_IFREG: ApplyFile(a, entry, stream, slot, what); return;
-      case AE_IFLNK: ApplySymlink(entry, slot, what); return;
-      case AE_IFCHR:
-      case AE_IFBLK:
-      case AE_IFIFO: ApplySpecial(entry, slot, what); return;
-      default:
-        throw Error(what + " has an unsupported file type " + std::to_string(type));
+    switch (e.kind) {
+      case LayerEntry::Kind::kHardLink: ApplyHardLink(e, slot); return;
+      case LayerEntry::Kind::kDirectory: ApplyDirectory(entry, std::move(slot), e.path, what); return;
+      case LayerEntry::Kind::kFile: ApplyFile(reader, entry, slot, what); return;
+      case LayerEntry::Kind::kSymlink: ApplySymlink(entry, slot, what); return;
+      default: ApplySpecial(entry, slot, what); return;
     }
   }
 
@@ -312,7 +160,7 @@ class Applier {
       size_t end = std::min(dir.find('/', pos), dir.size());
       std::string part = dir.substr(pos, end - pos);
       pos = end + 1;
-      prefix = JoinPath(prefix, part);
+      prefix = JoinLayerPath(prefix, part);
       UniqueFd next(OpenInRoot(prefix, O_PATH | O_DIRECTORY));
       if (!next && errno == ENOENT) {
         if (mkdirat(current.get(), part.c_str(), kImplicitDirMode) != 0 && errno != EEXIST)
@@ -374,8 +222,6 @@ class Applier {
   // ---- Whiteouts -----------------------------------------------------------
 
   void Whiteout(const std::string& dir, const std::string& victim, const std::string& what) {
-    if (victim.empty() || victim == "." || victim == "..")
-      throw Error(what + " is a whiteout for " + QuoteName(victim) + ", which is not a name that can be deleted");
     if (options_.mode == ApplyMode::kPlain) {
       UniqueFd parent = OpenDirectory(dir, false, what);
       if (parent) RemoveTree(parent.get(), victim, what);
@@ -464,17 +310,16 @@ class Applier {
     Times(entry, deferred.times);
   }
 
-  void ApplyFile(archive* a, archive_entry* entry, LayerStream& stream, const Slot& slot, const std::string& what) {
+  void ApplyFile(LayerReader& reader, archive_entry* entry, const Slot& slot, const std::string& what) {
     ClearSlot(slot, false, what);
     UniqueFd fd(openat(slot.dir.get(), slot.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) throw SysError(what + ": cannot create the file");
     MarkWritten(fd.get());
     const void* block = nullptr;
     size_t size = 0;
-    la_int64_t offset = 0;
-    int rc;
+    int64_t offset = 0;
     // Blocks come with their offsets: a sparse entry leaves holes.
-    while ((rc = archive_read_data_block(a, &block, &size, &offset)) == ARCHIVE_OK) {
+    while (reader.ReadBlock(&block, &size, &offset)) {
       const char* p = static_cast<const char*>(block);
       while (size > 0) {
         ssize_t n = pwrite(fd.get(), p, size, offset);
@@ -486,11 +331,6 @@ class Applier {
         offset += n;
         size -= static_cast<size_t>(n);
       }
-    }
-    stream.RethrowPending();
-    if (rc != ARCHIVE_EOF) {
-      const char* detail = archive_error_string(a);
-      throw Error(what + ": cannot read its content: " + (detail ? detail : "unknown libarchive error"));
     }
     // A trailing hole has no block; the size says where the file ends.
     if (ftruncate(fd.get(), archive_entry_size(entry)) != 0) throw SysError(what + ": cannot set the file size");
@@ -508,7 +348,6 @@ class Applier {
   void ApplySymlink(archive_entry* entry, const Slot& slot, const std::string& what) {
     const char* target = archive_entry_symlink(entry);
     if (!target) target = archive_entry_symlink_utf8(entry);
-    if (!target || !*target) throw Error(what + " is a symlink without a target");
     ClearSlot(slot, false, what);
     if (symlinkat(target, slot.dir.get(), slot.name.c_str()) != 0) throw SysError(what + ": cannot create the symlink");
     MarkWritten(slot);
@@ -535,21 +374,21 @@ class Applier {
     SetMetadataAt(entry, slot, true, what);
   }
 
-  void ApplyHardLink(const char* linkname, const Slot& slot, const std::string& path, const std::string& what) {
-    std::optional<std::string> link = CleanLayerPath(linkname, what + " (its link target)");
-    if (!link) throw Error(what + " is a hard link to " + QuoteName(linkname) + ", outside the target directory");
-    if (link->empty()) throw Error(what + " is a hard link to the target directory itself");
-    if (*link == path) return;  // a link to itself: already there
-    auto [link_dir, link_base] = SplitPath(*link);
+  void ApplyHardLink(const LayerEntry& e, const Slot& slot) {
+    if (e.link == e.path) return;  // a link to itself: already there
+    const std::string& what = e.what;
+    auto [link_dir, link_base] = SplitLayerPath(e.link);
     UniqueFd source_dir = OpenDirectory(link_dir, false, what);
     struct stat st;
+    // The reader saw the target made earlier; it is missing only when it
+    // was not applied (a device node skipped without root).
     if (!source_dir || fstatat(source_dir.get(), link_base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-      throw Error(what + " is a hard link to " + QuoteName(linkname) + ", which is not in the layer or below it");
-    if (S_ISDIR(st.st_mode)) throw Error(what + " is a hard link to the directory " + QuoteName(linkname));
+      throw Error(what + " is a hard link to " + QuoteName(e.link) + ", which is not in the target directory");
+    if (S_ISDIR(st.st_mode)) throw Error(what + " is a hard link to the directory " + QuoteName(e.link));
     ClearSlot(slot, false, what);
     // Flags 0: a link to a symlink links the symlink, never its target.
     if (linkat(source_dir.get(), link_base.c_str(), slot.dir.get(), slot.name.c_str(), 0) != 0)
-      throw SysError(what + ": cannot create the hard link to " + QuoteName(linkname));
+      throw SysError(what + ": cannot create the hard link to " + QuoteName(e.link));
     MarkWritten(slot);
   }
 

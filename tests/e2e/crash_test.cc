@@ -8,7 +8,6 @@
 // everywhere from startup to the last write; runs that finish first do not
 // count, so 50 kills land whatever the machine's load. The seed is printed
 // with any failure to replay it.
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,28 +40,10 @@ constexpr int kMaxAttempts = 4 * kKills;
 // small enough for 50 rounds to stay under a minute.
 constexpr size_t kPaddingBytes = 1 << 20;
 
-// Starts bld with `args`, its output discarded; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args) {
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, STDIN_FILENO);
-    dup2(null, STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
-    std::vector<char*> argv = {const_cast<char*>(BLD_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(BLD_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 // Runs bld with `args` and kills it with SIGKILL after `delay`, unless it
 // finished before. Returns true if the kill landed.
 bool RunAndKill(const std::vector<std::string>& args, std::chrono::microseconds delay) {
-  pid_t pid = Spawn(args);
+  pid_t pid = bld::testing::SpawnBld(args);
   std::this_thread::sleep_for(delay);
   bool killed = waitpid(pid, nullptr, WNOHANG) == 0 && kill(pid, SIGKILL) == 0;
   int status = 0;

@@ -1,6 +1,9 @@
 // The image commands through the real binary: import, images, tag, rmi,
 // inspect, history, save, load, prune and check, with docker's output.
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -8,13 +11,17 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "store/digest.h"
 #include "store/image.h"
-#include "store/timestamp.h"
+#include "store/oci.h"
 #include "store/store.h"
+#include "store/timestamp.h"
 #include "support/busybox.h"
 #include "support/process.h"
+#include "support/tar_builder.h"
 #include "support/test_images.h"
 
 namespace fs = std::filesystem;
@@ -24,10 +31,16 @@ using bld::testing::ProcessResult;
 using bld::testing::ReadFile;
 using bld::testing::RunBld;
 using bld::testing::RunProcess;
+using bld::testing::TarBuilder;
 using bld::testing::TempDir;
 using nlohmann::json;
 
 namespace {
+
+// How long the stale-ingest test waits, 10 ms at a time, for a spawned
+// import to create its ingest file: far longer than it takes on a loaded
+// machine, short of the test timeout.
+constexpr int kMaxIngestPolls = 6000;
 
 struct Fixture {
   TempDir dir;
@@ -364,15 +377,141 @@ TEST_CASE("bld load refuses a hostile archive with a clear error and keeps the s
   TempDir other;
   ProcessResult r = RunBld({"--root", other / "store", "load", "-i", f.dir / "evil.tar"});
   CHECK(r.exit_code == 1);
-  CHECK(r.err ==
-        "Error: cannot load the image archive: manifest.json: image 0: the layer \"../../../../etc/passwd\" points out "
-        "of the archive\n");
+  CHECK(r.err == "Error: cannot load " + (f.dir / "evil.tar") +
+                     ": manifest.json: image 0: the layer \"../../../../etc/passwd\" points out of the archive\n");
   CHECK(RunBld({"--root", other / "store", "images", "-q"}).out.empty());
   CHECK(RunBld({"--root", other / "store", "check"}).exit_code == 0);
 }
 
+namespace {
+
+// A docker-archive of one image whose only layer is `layer`, byte for byte,
+// at L0/layer.tar, with the config's diffID its sha256: only the layer rules
+// can refuse it.
+std::string DockerArchiveWithLayer(const std::string& layer) {
+  bld::store::ImageConfig config;
+  config.architecture = bld::store::HostPlatform().architecture;
+  config.os = "linux";
+  config.rootfs.diff_ids = {bld::store::Sha256::Of(layer)};
+  std::string config_json = bld::store::Serialize(config);
+  std::string config_name = std::string(bld::store::Sha256::Of(config_json).hex()) + ".json";
+  json manifest = json::array({{{"Config", config_name}, {"RepoTags", {"hostile:v1"}}, {"Layers", json::array({"L0/layer.tar"})}}});
+  return TarBuilder().File(config_name, config_json).File("L0/layer.tar", layer).File("manifest.json", manifest.dump())
+      .Finish();
+}
+
+// `bld load` of an archive holding `layer` and `bld import` of `layer` both
+// fail naming the archive or tarball, the layer and `entry_message`; the
+// store's images stay as they were and `bld check` finds it clean, with
+// nothing left in ingest/.
+void RequireLayerRefused(const std::string& layer, const std::string& entry_message) {
+  Fixture f;
+  f.Import("kept");
+  std::string before = f.Bld({"images", "-q"}).out;
+  std::string archive = f.dir / "hostile.tar";
+  std::string tarball = f.dir / "layer.tar";
+  bld::testing::WriteFile(archive, DockerArchiveWithLayer(layer));
+  bld::testing::WriteFile(tarball, layer);
+
+  ProcessResult r = f.Bld({"load", "-i", archive});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("Error: cannot load " + archive +
+                                      ": manifest.json: image 0: the layer \"L0/layer.tar\" is not a layer bld can "
+                                      "use: ") &&
+                        Catch::Contains(entry_message));
+  r = f.Bld({"import", tarball, "hostile"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("Error: cannot import " + tarball + ": ") && Catch::Contains(entry_message));
+
+  CHECK(f.Bld({"images", "-q"}).out == before);
+  r = f.Bld({"check"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("store is consistent") && !Catch::Contains("unfinished writes"));
+}
+
+}  // namespace
+
+TEST_CASE("bld load and bld import refuse a layer of random bytes and keep the store as it was") {
+  std::string junk(8192, '\0');
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(i * 131 + 7);
+  RequireLayerRefused(junk, "not a valid tar archive at its start");
+}
+
+TEST_CASE("bld load and bld import refuse a truncated layer and keep the store as it was") {
+  std::string tar = TarBuilder().File("ok", "fine").File("big", std::string(100000, 'a')).Finish();
+  RequireLayerRefused(tar.substr(0, 50000), "not a valid tar archive after the entry \"big\"");
+}
+
+TEST_CASE("bld load and bld import refuse a layer entry climbing out with .. and keep the store as it was") {
+  RequireLayerRefused(TarBuilder().File("a/../../etc/passwd", "evil").Finish(),
+                      "layer entry \"a/../../etc/passwd\" climbs above the root with \"..\"");
+}
+
+TEST_CASE("bld load and bld import refuse a file written through a symlink and keep the store as it was") {
+  RequireLayerRefused(TarBuilder().Symlink("evil", "/etc").File("evil/passwd", "evil").Finish(),
+                      "layer entry \"evil/passwd\" goes through \"evil\", a symlink an earlier entry made");
+}
+
+TEST_CASE("bld load and bld import refuse a hard link to a host path and keep the store as it was") {
+  RequireLayerRefused(TarBuilder().Hardlink("passwd", "/etc/passwd").Finish(),
+                      "layer entry \"passwd\" is a hard link to \"/etc/passwd\", which is not an earlier entry");
+}
+
+TEST_CASE("bld load refuses a layer that is not the one its config lists") {
+  Fixture f;
+  std::string layer = TarBuilder().File("a", "1").Finish();
+  std::string archive = DockerArchiveWithLayer(layer);
+  // The same archive with another layer in the place of the one the config names.
+  std::string other = TarBuilder().File("b", "2").Finish();
+  size_t at = archive.find(layer);
+  REQUIRE(other.size() == layer.size());
+  archive.replace(at, layer.size(), other);
+  bld::testing::WriteFile(f.dir / "swapped.tar", archive);
+  ProcessResult r = f.Bld({"load", "-i", f.dir / "swapped.tar"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("the layer \"L0/layer.tar\" holds the layer " +
+                                    bld::store::Sha256::Of(other).str() + ", but the image config lists " +
+                                    bld::store::Sha256::Of(layer).str()));
+  CHECK(f.Bld({"images", "-q"}).out.empty());
+}
+
+TEST_CASE("bld import of a tar with absolute names makes them relative, as docker import does") {
+  Fixture f;
+  bld::testing::WriteFile(f.dir / "abs.tar", TarBuilder().Dir("/etc").File("/etc/motd", "hello").Finish());
+  REQUIRE(f.Bld({"import", f.dir / "abs.tar", "abs"}).exit_code == 0);
+  f.RequireConsistent();
+}
+
 // ---------------------------------------------------------------------------
 // prune and check
+
+TEST_CASE("the next command after a killed import removes its partial write, so bld check is clean") {
+  Fixture f;
+  f.Import("base");
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = bld::testing::SpawnBld({"--root", f.root, "import", "-", "partial"}, fds[0]);
+  close(fds[0]);
+  std::string start = ReadFile(f.Tarball()).substr(0, 4096);
+  REQUIRE(write(fds[1], start.data(), start.size()) == static_cast<ssize_t>(start.size()));
+  // The import waits for the rest of its input with its ingest file open.
+  std::string ingest = f.root + "/ingest";
+  for (int polls = 0; fs::is_empty(ingest) && polls < kMaxIngestPolls; ++polls)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE_FALSE(fs::is_empty(ingest));
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  close(fds[1]);
+  ProcessResult r = f.Bld({"check"});
+  CHECK_THAT(r.out, Catch::Contains("note: 1 unfinished writes of commands that died are in ingest/"));
+
+  f.Import("base");
+  r = f.Bld({"check"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("store is consistent") && !Catch::Contains("unfinished writes"));
+  CHECK(fs::is_empty(ingest));
+}
 
 TEST_CASE("bld prune removes what no image uses and reports the space reclaimed") {
   Fixture f;

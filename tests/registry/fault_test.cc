@@ -1,5 +1,6 @@
-// Pulls and pushes through a proxy that drops connections, answers 503 and
-// corrupts blobs: transfers resume or retry, and nothing unverified is stored.
+// Pulls and pushes through a proxy that drops connections, answers 503,
+// corrupts or cuts blobs and corrupts uploads: transfers resume or retry,
+// and nothing unverified is stored.
 #include <catch2/catch.hpp>
 
 #include "registry/puller.h"
@@ -152,7 +153,7 @@ TEST_CASE("a corrupted layer is refused and the pull stores nothing") {
   PutInStore(*s.source, s.registry.host() + "/bad/app:v1", image);
   Push(*s.source, Reference::ParseDockerRef(s.registry.host() + "/bad/app:v1"), s.Pushing());
   CHECK_THROWS_WITH(Pull(*s.target, Reference::ParseDockerRef(proxy.host() + "/bad/app:v1"), s.Pulling()),
-                    Catch::Contains("layer " + image.layers[2].digest) && Catch::Contains("refusing it"));
+                    Catch::Contains("layer " + image.layers[2].digest) && Catch::Contains("refusing it after 5 tries"));
   CHECK(s.target->ListRefs().empty());
   CHECK_FALSE(s.target->blobs().Exists(Digest::Parse(image.layers[2].digest)));
   CHECK_FALSE(s.target->blobs().Exists(Digest::Parse(image.manifest.digest)));
@@ -166,8 +167,84 @@ TEST_CASE("a corrupted config is refused and the pull stores nothing") {
   PutInStore(*s.source, s.registry.host() + "/bad/config:v1", image);
   Push(*s.source, Reference::ParseDockerRef(s.registry.host() + "/bad/config:v1"), s.Pushing());
   CHECK_THROWS_WITH(Pull(*s.target, Reference::ParseDockerRef(proxy.host() + "/bad/config:v1"), s.Pulling()),
-                    Catch::Contains("config " + image.config.digest));
+                    Catch::Contains("config " + image.config.digest) && Catch::Contains("after 5 tries"));
   CHECK(s.target->ListRefs().empty());
   CHECK(s.target->blobs().List().empty());
   CHECK(StoreIsClean(*s.target));
+}
+
+namespace {
+
+// An image pushed to the registry directly, to be pulled through `proxy`.
+TestImage PushedImage(Setup& s, const std::string& path) {
+  TestImageSpec spec = SmallImageSpec(path);
+  spec.layers.push_back({{"big.bin", RandomBytes(kMiB, 6)}});
+  TestImage image = BuildTestImage(spec);
+  PutInStore(*s.source, s.registry.host() + "/" + path, image);
+  Push(*s.source, Reference::ParseDockerRef(s.registry.host() + "/" + path), s.Pushing());
+  return image;
+}
+
+}  // namespace
+
+TEST_CASE("a layer corrupted in its first answer is fetched again and the pull succeeds") {
+  Setup s;
+  FaultProxy proxy(s.registry.port(), {.corrupt_min_size = 64 * 1024, .corrupt_first_blobs = 1});
+  TestImage image = PushedImage(s, "retry/corrupt:v1");
+  Pull(*s.target, Reference::ParseDockerRef(proxy.host() + "/retry/corrupt:v1"), s.Pulling(), s.Record());
+  CHECK(proxy.damaged_blobs() >= 1);
+  auto retries = RetryMessages(s.events);
+  REQUIRE(retries.size() == 1);
+  CHECK_THAT(retries[0], Catch::Contains("is not the blob asked for") &&
+                             Catch::Contains("fetching it again (try 2 of 5)"));
+  CHECK(s.target->blobs().Verify(Digest::Parse(image.layers[2].digest)));
+  CHECK(s.target->GetRef(proxy.host() + "/retry/corrupt:v1"));
+  CHECK(StoreIsClean(*s.target));
+}
+
+TEST_CASE("a layer whose first answer is complete but short is fetched again and the pull succeeds") {
+  Setup s;
+  FaultProxy proxy(s.registry.port(), {.corrupt_min_size = 64 * 1024, .truncate_first_blobs = 1});
+  TestImage image = PushedImage(s, "retry/short:v1");
+  Pull(*s.target, Reference::ParseDockerRef(proxy.host() + "/retry/short:v1"), s.Pulling(), s.Record());
+  CHECK(proxy.damaged_blobs() >= 1);
+  auto retries = RetryMessages(s.events);
+  REQUIRE(retries.size() == 1);
+  CHECK_THAT(retries[0], Catch::Contains("came short") && Catch::Contains("fetching it again (try 2 of 5)"));
+  CHECK(s.target->blobs().Verify(Digest::Parse(image.layers[2].digest)));
+  CHECK(StoreIsClean(*s.target));
+}
+
+TEST_CASE("a config corrupted in its first answer is fetched again and the pull succeeds") {
+  Setup s;
+  // The config is the first blob a pull asks for.
+  FaultProxy proxy(s.registry.port(), {.corrupt_first_blobs = 1});
+  TestImage image = PushedImage(s, "retry/config:v1");
+  Pull(*s.target, Reference::ParseDockerRef(proxy.host() + "/retry/config:v1"), s.Pulling());
+  CHECK(proxy.damaged_blobs() >= 1);
+  CHECK(s.target->blobs().Verify(Digest::Parse(image.config.digest)));
+  CHECK(s.target->GetRef(proxy.host() + "/retry/config:v1"));
+  CHECK(StoreIsClean(*s.target));
+}
+
+TEST_CASE("an upload the registry refuses as DIGEST_INVALID is sent again from the start and the push succeeds") {
+  Setup s;
+  FaultProxy proxy(s.registry.port(), {.corrupt_first_uploads = 1});
+  TestImage image = OneLayerImage(2 * kMiB, 7);
+  s.Put(image, proxy, "retry/upload:v1");
+  Push(*s.source, Reference::ParseDockerRef(proxy.host() + "/retry/upload:v1"), s.Pushing(), s.Record());
+  auto retries = RetryMessages(s.events);
+  REQUIRE(retries.size() == 1);
+  CHECK_THAT(retries[0], Catch::Contains("DIGEST_INVALID") && Catch::Contains("uploading again from the start"));
+  Pull(*s.target, Reference::ParseDockerRef(s.registry.host() + "/retry/upload:v1"), s.Pulling());
+  CHECK(s.target->blobs().Verify(Digest::Parse(image.layers[0].digest)));
+}
+
+TEST_CASE("an upload refused as DIGEST_INVALID twice fails, saying how many uploads were tried") {
+  Setup s;
+  FaultProxy proxy(s.registry.port(), {.corrupt_first_uploads = 100});
+  TestImage image = OneLayerImage(2 * kMiB, 8);
+  s.Put(image, proxy, "retry/bad:v1");
+  CHECK_THROWS_WITH(Push(*s.source, Reference::ParseDockerRef(proxy.host() + "/retry/bad:v1"), s.Pushing()),
+                    Catch::Contains("DIGEST_INVALID") && Catch::Contains("refused after 2 uploads from the start"));
 }

@@ -10,6 +10,7 @@
 
 using bld::registry::HttpClient;
 using bld::registry::HttpRequest;
+using bld::registry::HttpResponse;
 using bld::registry::IsRetryableStatus;
 using bld::registry::ResolveUrl;
 using bld::registry::RetryPolicy;
@@ -89,7 +90,9 @@ TEST_CASE("retries stop after the policy's attempts and the last answer is retur
   HttpClient http(FastRetries());
   HttpRequest request;
   request.url = "http://" + proxy.host() + "/v2/";
-  CHECK(http.Send(request).status == 503);
+  HttpResponse response = http.Send(request);
+  CHECK(response.status == 503);
+  CHECK(response.attempts == http.options().retry.max_attempts);
   CHECK(proxy.failed_requests() == http.options().retry.max_attempts);
 }
 
@@ -126,7 +129,9 @@ TEST_CASE("a refused connection is a transient transport error after the retries
     FAIL("no error");
   } catch (const TransportError& e) {
     CHECK(e.kind() == TransportError::Kind::kConnection);
-    CHECK_THAT(e.what(), Catch::Contains("127.0.0.1:" + std::to_string(port)));
+    CHECK_THAT(e.what(), Catch::Contains("127.0.0.1:" + std::to_string(port)) &&
+                             Catch::EndsWith("(gave up after " + std::to_string(http.options().retry.max_attempts) +
+                                             " tries)"));
   }
   CHECK(retries == http.options().retry.max_attempts - 1);
 }

@@ -47,8 +47,7 @@ TEST_CASE("a registry error names the action, registry, status, repository and t
         "pull 127.0.0.1:5000/app:v9: 127.0.0.1:5000 answered 404 Not Found for repository app: "
         "MANIFEST_UNKNOWN: manifest unknown");
   CHECK(e.status() == 404);
-  REQUIRE(e.errors().size() == 1);
-  CHECK(e.errors()[0].code == "MANIFEST_UNKNOWN");
+  CHECK(e.HasCode("MANIFEST_UNKNOWN"));
 }
 
 TEST_CASE("401 tells how to log in, and says when the credentials were refused") {

@@ -19,9 +19,11 @@
 #include "store/error.h"
 #include "store/image.h"
 #include "store/image_import.h"
+#include "store/layer_applier.h"
 #include "store/store_check.h"
 #include "support/busybox.h"
 #include "support/process.h"
+#include "support/tar_builder.h"
 #include "support/test_images.h"
 
 namespace fs = std::filesystem;
@@ -42,59 +44,11 @@ using bld::store::LoadResult;
 using bld::store::SaveRequest;
 using bld::store::Sha256;
 using bld::store::Store;
+using bld::testing::TarBuilder;
 using bld::testing::TempDir;
 using nlohmann::json;
 
 namespace {
-
-// Tars built entry by entry, hostile ones included.
-class TarBuilder {
- public:
-  TarBuilder() : a_(archive_write_new()) {
-    archive_write_set_format_pax_restricted(a_);
-    archive_write_open(a_, this, nullptr, &TarBuilder::Write, nullptr);
-  }
-  ~TarBuilder() { archive_write_free(a_); }
-
-  TarBuilder& File(const std::string& name, const std::string& content) {
-    return Add(name, AE_IFREG | 0644, content, nullptr);
-  }
-  TarBuilder& Dir(const std::string& name) { return Add(name, AE_IFDIR | 0755, "", nullptr); }
-  TarBuilder& Symlink(const std::string& name, const std::string& target) {
-    return Add(name, AE_IFLNK | 0777, "", [&](archive_entry* e) { archive_entry_copy_symlink(e, target.c_str()); });
-  }
-  TarBuilder& Hardlink(const std::string& name, const std::string& target) {
-    return Add(name, AE_IFREG | 0644, "", [&](archive_entry* e) { archive_entry_copy_hardlink(e, target.c_str()); });
-  }
-  TarBuilder& Fifo(const std::string& name) { return Add(name, AE_IFIFO | 0644, "", nullptr); }
-
-  std::string Finish() {
-    archive_write_close(a_);
-    return out_;
-  }
-
- private:
-  static la_ssize_t Write(archive*, void* self, const void* data, size_t size) {
-    static_cast<TarBuilder*>(self)->out_.append(static_cast<const char*>(data), size);
-    return static_cast<la_ssize_t>(size);
-  }
-
-  TarBuilder& Add(const std::string& name, unsigned mode, const std::string& content,
-                  const std::function<void(archive_entry*)>& extra) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_copy_pathname(e, name.c_str());
-    archive_entry_set_mode(e, mode);
-    archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
-    if (extra) extra(e);
-    archive_write_header(a_, e);
-    if (!content.empty()) archive_write_data(a_, content.data(), content.size());
-    archive_entry_free(e);
-    return *this;
-  }
-
-  archive* a_;
-  std::string out_;
-};
 
 std::map<std::string, std::string> ReadTar(const std::string& tar) {
   std::map<std::string, std::string> entries;
@@ -249,6 +203,56 @@ void RequireRefused(const std::string& archive, const std::string& message) {
   CHECK(report.problems.empty());
   CHECK(Listing(dir.path(), dir / "store") == before);
   CHECK_FALSE(fs::exists(dir / "etc"));
+}
+
+// A docker-archive of one image whose only layer is `layer`, byte for byte,
+// at L0/layer.tar; the config's diffID is the layer's sha256, so only the
+// layer rules can refuse it.
+Parts OneLayerParts(const std::string& layer) {
+  Parts p = MakeParts(0);
+  ImageConfig config = bld::store::ParseImageConfig(p.config, p.config_digest);
+  config.rootfs.diff_ids = {Sha256::Of(layer)};
+  p.layers = {layer};
+  p.diff_ids = config.rootfs.diff_ids;
+  p.config = bld::store::Serialize(config);
+  p.config_digest = Sha256::Of(p.config);
+  return p;
+}
+
+std::string DockerArchiveWithLayer(const std::string& layer) {
+  Parts p = OneLayerParts(layer);
+  TarBuilder tar;
+  DockerEntries(tar, p).File("manifest.json", DockerManifest(p, DockerLayerPaths(p)).dump());
+  return tar.Finish();
+}
+
+// The same image as an OCI archive, its layer gzip-compressed.
+std::string OciArchiveWithLayer(const std::string& layer) {
+  TarBuilder tar;
+  return OciEntries(tar, MakeOci(OneLayerParts(layer))).Finish();
+}
+
+// `bld import` of `tar` is refused with `message`, leaving no blob, no
+// ingest file and no ref behind.
+void RequireImportRefused(const std::string& tar, const std::string& message) {
+  TempDir dir;
+  auto store = Store::Open(dir / "store");
+  ImportOptions options;
+  options.source = "rootfs.tar";
+  REQUIRE_THROWS_WITH(bld::store::ImportRootfs(*store, StringSource(tar), options),
+                      Catch::StartsWith("cannot import rootfs.tar: ") && Catch::Contains(message));
+  CHECK(store->blobs().List().empty());
+  CHECK(store->blobs().ListIngestLeftovers().empty());
+  CHECK(store->ListRefs().empty());
+  CHECK(bld::store::CheckStore(*store).problems.empty());
+}
+
+// A hostile layer is refused by `load` (in both archive formats, naming the
+// layer and the entry) and by `import`.
+void RequireLayerRefused(const std::string& layer, const std::string& message) {
+  RequireRefused(DockerArchiveWithLayer(layer), "the layer \"L0/layer.tar\" is not a layer bld can use: " + message);
+  RequireRefused(OciArchiveWithLayer(layer), "is not a layer bld can use: " + message);
+  RequireImportRefused(layer, message);
 }
 
 struct SavedBusybox {
@@ -476,7 +480,7 @@ TEST_CASE("hostile archive: a corrupt gzip layer is refused") {
   TarBuilder tar;
   tar.File(Hex(p.config_digest) + ".json", p.config).File("l.tar.gz", gz);
   tar.File("manifest.json", DockerManifest(p, {"l.tar.gz"}).dump());
-  RequireRefused(tar.Finish(), "\"l.tar.gz\" is not a valid compressed stream");
+  RequireRefused(tar.Finish(), "\"l.tar.gz\" is not a layer bld can use: gzip");
 }
 
 TEST_CASE("hostile archive: a layer symlink pointing out of the archive is refused") {
@@ -617,6 +621,61 @@ TEST_CASE("an archive that is not a tar, or is empty, is refused") {
 }
 
 // ---------------------------------------------------------------------------
+// hostile layers, through load and import alike (the rules are
+// store/layer_reader.h's, tested case by case in hostile_tar_test.cc)
+
+TEST_CASE("hostile layer: random bytes are refused by load and import") {
+  std::string junk(4096, '\0');
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(i * 131 + 7);
+  RequireLayerRefused(junk, "not a valid tar archive at its start");
+}
+
+TEST_CASE("hostile layer: a truncated tar is refused by load and import") {
+  std::string tar = TarBuilder().File("ok", "fine").File("big", std::string(100000, 'a')).Finish();
+  RequireLayerRefused(tar.substr(0, 50000), "not a valid tar archive after the entry \"big\"");
+}
+
+TEST_CASE("hostile layer: an entry climbing out with .. is refused by load and import") {
+  RequireLayerRefused(TarBuilder().File("ok", "fine").File("a/../../etc/passwd", "evil").Finish(),
+                      "layer entry \"a/../../etc/passwd\" climbs above the root with \"..\"");
+}
+
+TEST_CASE("hostile layer: a file written through a symlink of the layer is refused by load and import") {
+  RequireLayerRefused(TarBuilder().Symlink("evil", "/etc").File("evil/passwd", "root::0:0::/:/bin/sh\n").Finish(),
+                      "layer entry \"evil/passwd\" goes through \"evil\", a symlink an earlier entry made");
+}
+
+TEST_CASE("hostile layer: a hard link to a host path is refused by load and import") {
+  RequireLayerRefused(TarBuilder().Hardlink("passwd", "/etc/passwd").Finish(),
+                      "layer entry \"passwd\" is a hard link to \"/etc/passwd\", which is not an earlier entry of "
+                      "the layer");
+}
+
+TEST_CASE("hostile layer: a hard link climbing out is refused by load and import") {
+  RequireLayerRefused(TarBuilder().File("ok", "fine").Hardlink("passwd", "../../etc/passwd").Finish(),
+                      "layer entry \"passwd\" is a hard link to \"../../etc/passwd\", which climbs above the root");
+}
+
+TEST_CASE("hostile layer: a symlink climbing above the root is refused by load and import") {
+  RequireLayerRefused(TarBuilder().Symlink("up", "../../../etc").Finish(),
+                      "layer entry \"up\" is a symlink to \"../../../etc\", which climbs above the root");
+}
+
+TEST_CASE("an absolute entry name is made relative, as Docker does: load and import accept it") {
+  std::string layer = TarBuilder().Dir("/etc").File("/etc/motd", "hello").Finish();
+  TempDir dir;
+  auto store = Store::Open(dir / "store");
+  LoadResult r = Load(*store, DockerArchiveWithLayer(layer));
+  REQUIRE(r.images.size() == 1);
+  ImportResult imported = bld::store::ImportRootfs(*store, StringSource(layer), {});
+  CHECK(imported.layer.diff_id == Sha256::Of(layer));
+  fs::create_directories(dir / "root");
+  bld::store::ApplyLayer(StringSource(layer), dir / "root");
+  CHECK(bld::testing::ReadFile(dir / "root/etc/motd") == "hello");
+  CHECK(bld::store::CheckStore(*store).problems.empty());
+}
+
+// ---------------------------------------------------------------------------
 // import
 
 TEST_CASE("import makes a one-layer image whose diffID is the tar's sha256, from plain, gzip and zstd input") {
@@ -668,7 +727,8 @@ TEST_CASE("import refuses what is not a tar and leaves no blob behind") {
   std::string truncated = TarBuilder().File("big", std::string(100000, 'a')).Finish().substr(0, 5000);
   REQUIRE_THROWS_WITH(bld::store::ImportRootfs(*store, StringSource(truncated), options),
                       Catch::Contains("not a valid tar archive"));
-  REQUIRE_THROWS_WITH(bld::store::ImportRootfs(*store, StringSource(""), options), Catch::Contains("it is empty"));
+  REQUIRE_THROWS_WITH(bld::store::ImportRootfs(*store, StringSource(""), options),
+                      Catch::Contains("the layer is empty"));
   CHECK(store->blobs().List().empty());
   CHECK(store->blobs().ListIngestLeftovers().empty());
 }
@@ -681,10 +741,10 @@ TEST_CASE("import refuses an entry that climbs out of the root with ..") {
   std::string tar = TarBuilder().File("ok", "fine").File("a/../../etc/passwd", "evil").Finish();
   REQUIRE_THROWS_WITH(
       bld::store::ImportRootfs(*store, StringSource(tar), options),
-      "cannot import -: the entry \"a/../../etc/passwd\" climbs out of the root filesystem with \"..\"");
+      "cannot import -: layer entry \"a/../../etc/passwd\" climbs above the root with \"..\"");
   tar = TarBuilder().Hardlink("link", "../outside").Finish();
   REQUIRE_THROWS_WITH(bld::store::ImportRootfs(*store, StringSource(tar), options),
-                      Catch::Contains("points out of the root filesystem"));
+                      Catch::Contains("which climbs above the root"));
   CHECK(store->blobs().List().empty());
 }
 

@@ -99,6 +99,23 @@ ProcessResult RunBld(const std::vector<std::string>& args, const std::string& in
   return RunProcess(argv, input, env);
 }
 
+pid_t SpawnBld(const std::vector<std::string>& args, int stdin_fd) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(stdin_fd >= 0 ? stdin_fd : null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    std::vector<char*> argv = {const_cast<char*>(BLD_BINARY)};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(BLD_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 ProcessResult RunShell(const std::string& script) { return RunProcess({"sh", "-c", script}); }
 
 TempDir::TempDir() {

@@ -2,6 +2,8 @@
 // snippets, with their output captured.
 #pragma once
 
+#include <sys/types.h>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -22,6 +24,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
 // Runs the bld binary built with the tests.
 ProcessResult RunBld(const std::vector<std::string>& args, const std::string& input = "",
                      const std::map<std::string, std::string>& env = {});
+
+// Starts the bld binary with `args`, stdin from `stdin_fd` (/dev/null when
+// -1) and its output discarded, without waiting; returns its pid.
+pid_t SpawnBld(const std::vector<std::string>& args, int stdin_fd = -1);
 
 // Runs `sh -c script`.
 ProcessResult RunShell(const std::string& script);

@@ -120,12 +120,16 @@ void FaultProxy::Handle(int client_fd) {
       open_fds_.push_back(upstream.fd());
     }
     bool hold = faults_.buffer_request_bodies;
+    // Flip the body's first byte: the registry's digest check refuses it.
+    bool corrupt_upload = (method == "PUT" || method == "PATCH") && length > 0 &&
+                          damaged_uploads_.fetch_add(1) < faults_.corrupt_first_uploads;
     if (!hold && !WriteAll(upstream.fd(), head->raw)) break;
     std::string held;
     bool dropped = false;
     for (uint64_t remaining = length; remaining > 0;) {
       std::string chunk = ReadSome(client.fd(), client_buffer, static_cast<size_t>(std::min<uint64_t>(remaining, kChunk)));
       if (chunk.empty()) break;
+      if (corrupt_upload && remaining == length) chunk[0] ^= 0x5a;
       remaining -= chunk.size();
       uint64_t before = request_body_bytes_.fetch_add(chunk.size());
       if (faults_.drop_request_after && before + chunk.size() >= faults_.drop_request_after &&
@@ -154,20 +158,49 @@ bool FaultProxy::ForwardAnswer(int client, int upstream, std::string& buffer, co
   if (!head) return false;
   int status = 0;
   std::istringstream(head->start_line.substr(head->start_line.find(' ') + 1)) >> status;
-  if (!WriteAll(client, head->raw)) return false;
   bool keep_open = head->Header("connection").value_or("") != "close";
-  if (method == "HEAD" || status / 100 == 1 || status == 204 || status == 304) return keep_open;
   bool blob_body = is_blob && (status == 200 || status == 206);
+  std::optional<std::string> length = head->Header("content-length");
+  uint64_t total = length ? std::stoull(*length) : 0;
+  bool damage = blob_body && length && total >= faults_.corrupt_min_size;
+  bool corrupt = false, truncate = false;
+  if (damage && (faults_.corrupt_first_blobs > 0 || faults_.truncate_first_blobs > 0)) {
+    int n = damaged_blobs_.fetch_add(1);
+    corrupt = n < faults_.corrupt_first_blobs;
+    truncate = !corrupt && n < faults_.corrupt_first_blobs + faults_.truncate_first_blobs;
+  } else if (damage && faults_.corrupt_blobs) {
+    corrupt = true;
+    ++damaged_blobs_;
+  }
+  if (truncate) {
+    // A complete answer, half the body: the head says so, the connection
+    // closes after it (what is left upstream is never read).
+    std::string raw = head->raw;
+    size_t at = 0;
+    while ((at = raw.find('\n', at)) != std::string::npos) {
+      ++at;
+      if (raw.compare(at, 15, "Content-Length:") == 0 || raw.compare(at, 15, "content-length:") == 0) {
+        size_t end = raw.find("\r\n", at);
+        raw.replace(at, end - at, "Content-Length: " + std::to_string(total / 2));
+        break;
+      }
+    }
+    std::string half;
+    if (!ReadExactly(upstream, buffer, total / 2, half)) return false;
+    WriteAll(client, raw + half);
+    return false;
+  }
+  if (!WriteAll(client, head->raw)) return false;
+  if (method == "HEAD" || status / 100 == 1 || status == 204 || status == 304) return keep_open;
 
-  if (std::optional<std::string> length = head->Header("content-length")) {
-    uint64_t total = std::stoull(*length);
+  if (length) {
     for (uint64_t sent = 0; sent < total;) {
       std::string chunk = ReadSome(upstream, buffer, static_cast<size_t>(std::min<uint64_t>(total - sent, kChunk)));
       if (chunk.empty()) return false;
       if (blob_body) {
         // Flip the middle byte of the blob.
         uint64_t middle = total / 2;
-        if (faults_.corrupt_blobs && total >= faults_.corrupt_min_size && middle >= sent && middle < sent + chunk.size()) chunk[middle - sent] ^= 0x5a;
+        if (corrupt && middle >= sent && middle < sent + chunk.size()) chunk[middle - sent] ^= 0x5a;
         uint64_t before = blob_response_bytes_.fetch_add(chunk.size());
         if (faults_.drop_response_after && before + chunk.size() >= faults_.drop_response_after &&
             !response_drop_done_.exchange(true)) {

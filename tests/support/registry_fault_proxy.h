@@ -13,7 +13,11 @@
 //  - drop a connection once a number of blob bytes has gone out (a download
 //    cut midway);
 //  - corrupt the body of blob GET answers (one byte flipped), optionally only
-//    of blobs above a size.
+//    of blobs above a size, and all of them or only the first few;
+//  - cut the first few blob GET answers to half their body, with a
+//    Content-Length that says so (an answer that is complete but short);
+//  - corrupt the body of the first few uploads (one byte flipped), which the
+//    registry then refuses as DIGEST_INVALID.
 // The Host header is passed through, so a registry's absolute Location URLs
 // point back at the proxy. A client that tries TLS first is hung up on, as
 // a plain HTTP server answers one.
@@ -42,8 +46,16 @@ class FaultProxy {
     // connection, once; 0: never.
     uint64_t drop_response_after = 0;
     bool corrupt_blobs = false;
-    // Only blob answers at least this large are corrupted (to spare configs).
+    // Only blob answers at least this large are corrupted or cut (to spare
+    // configs).
     uint64_t corrupt_min_size = 0;
+    // Corrupt only the first this many blob answers (and corrupt_blobs
+    // need not be set); 0: as corrupt_blobs says.
+    int corrupt_first_blobs = 0;
+    // Cut the first this many blob answers to half their body.
+    int truncate_first_blobs = 0;
+    // Flip a byte in the body of the first this many PUT or PATCH requests.
+    int corrupt_first_uploads = 0;
   };
 
   FaultProxy(int upstream_port, Faults faults);
@@ -58,6 +70,9 @@ class FaultProxy {
   int requests() const { return requests_; }
   int failed_requests() const { return failed_requests_; }
   int dropped_connections() const { return dropped_; }
+  // Blob answers corrupted or cut, and uploads corrupted.
+  int damaged_blobs() const { return damaged_blobs_; }
+  int damaged_uploads() const { return damaged_uploads_; }
 
  private:
   void Serve();
@@ -75,6 +90,8 @@ class FaultProxy {
   std::atomic<int> requests_{0};
   std::atomic<int> failed_requests_{0};
   std::atomic<int> dropped_{0};
+  std::atomic<int> damaged_blobs_{0};
+  std::atomic<int> damaged_uploads_{0};
   std::atomic<bool> request_drop_done_{false};
   std::atomic<bool> response_drop_done_{false};
   std::mutex mutex_;

@@ -1,19 +1,18 @@
-// COPY, ADD and WORKDIR's mkdir: changing an image's files without running
-// anything inside it (the image may have no shell at all: FROM scratch).
+// A file step's plan: the entries a COPY, ADD or WORKDIR writes into an
+// image's root, prepared by the builder and carried out by the runner inside
+// a container made for it (file_step.h), so that destination paths resolve
+// as the image sees them (its symlinks included) and never reach the host.
 //
-// The parent prepares a FilePlan: every entry to create, with its source
-// (a build-context path, bytes such as a heredoc, or an archive to unpack)
-// and its metadata. The plan comes from the same walk that hashed the
-// sources for the cache key, so what is copied is exactly what was hashed.
-// ApplyFilePlan then forks a child that takes a private mount namespace,
-// mounts the image's overlay root over a fresh upper directory, opens the
-// build context, chroots into the root and carries out the plan. Inside the
-// chroot, destination paths resolve as the image sees them (its symlinks
-// included) and can never reach the host; sources are opened beneath the
-// context directory with RESOLVE_BENEATH and no symlinks. The child's exit
-// takes the mount with it; the upper directory is the layer.
+// Each op says what to create (a directory, a file from the build context,
+// from bytes or from an open descriptor, a symlink, an archive to unpack, or
+// a path copied from another image) and with which metadata. The plan comes
+// from the same walk that hashed the sources for the step's cache key, so
+// what is copied is exactly what was hashed.
 //
-// Thread-safety: ApplyFilePlan may run from several threads at once.
+// Descriptors in a plan (context_fd, source_fd) belong to the caller and stay
+// open until the step ends; the runner hands them to the container.
+//
+// Thread-safety: values.
 #pragma once
 
 #include <sys/types.h>
@@ -23,10 +22,8 @@
 #include <vector>
 
 #include "runner/snapshotter.h"
-#include "store/layer_writer.h"
-#include "store/store.h"
 
-namespace bld::builder {
+namespace bld::runner {
 
 struct FileOp {
   // kFromImage: `source_path` (a path or wildcard) in the root of the plan's
@@ -61,13 +58,7 @@ struct FilePlan {
   std::string owner;
   std::optional<mode_t> chmod;  // --chmod: replaces the mode of every entry written
   int context_fd = -1;          // directory fd of the build context root (for context_path)
-  std::vector<runner::LayerRef> source_layers;  // the image kFromImage ops copy from
+  std::vector<LayerRef> source_layers;  // the image kFromImage ops copy from
 };
 
-// Carries out `plan` on the image made of `layers` and returns the layer of
-// what changed (nullopt when nothing did). Throws bld::Error naming what
-// failed.
-std::optional<store::LayerInfo> ApplyFilePlan(store::Store& store, const std::vector<runner::LayerRef>& layers,
-                                              const FilePlan& plan, const store::LayerWriteOptions& options);
-
-}  // namespace bld::builder
+}  // namespace bld::runner

@@ -1,39 +1,28 @@
-#include "builder/file_step.h"
+#include "runner/file_plan_executor.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
-#include <sched.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <dirent.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
 
-#include "runner/locked_dir.h"
-#include "runner/overlay.h"
 #include "runner/system_call.h"
-#include "runner/upper_dir_layer.h"
 #include "runner/user.h"
-#include "store/error.h"
+#include "store/archive_handles.h"
 
-namespace bld::builder {
+namespace bld::runner {
 
 namespace {
 
-using runner::UniqueFd;
-
-// Random bytes in the name of a file step's directory under containers/.
-constexpr size_t kDirNameRandomBytes = 8;
 constexpr mode_t kParentDirMode = 0755;
 constexpr size_t kCopyChunk = 1 << 20;
 
@@ -68,7 +57,7 @@ void CopyData(int from, int to, const std::string& what) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) Fail("cannot read " + what);
     if (n == 0) return;
-    runner::WriteAll(to, std::string_view(buf.get(), static_cast<size_t>(n)), what);
+    WriteAll(to, std::string_view(buf.get(), static_cast<size_t>(n)), what);
   }
 }
 
@@ -90,11 +79,27 @@ UniqueFd OpenInRoot(int root_fd, const std::string& path, int flags) {
   open_how how{};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  std::string rel = path;
-  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
-  if (rel.empty()) rel = ".";
+  size_t start = path.find_first_not_of('/');
+  std::string rel = start == std::string::npos ? "." : path.substr(start);
   int fd = static_cast<int>(syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
   return UniqueFd(fd);
+}
+
+// The names in the directory `dir_fd` (without "." and ".."), in byte
+// order, so that a copy is made in the same order every time.
+std::vector<std::string> SortedNames(int dir_fd, const std::string& what) {
+  UniqueFd copy(fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+  if (!copy) Fail("list " + what);
+  std::unique_ptr<DIR, store::DirCloser> dir(fdopendir(copy.get()));
+  if (!dir) Fail("list " + what);
+  copy.release();  // the DIR owns it now
+  std::vector<std::string> names;
+  while (dirent* e = readdir(dir.get())) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 class PlanRunner {
@@ -102,7 +107,7 @@ class PlanRunner {
   PlanRunner(const FilePlan& plan, int source_root_fd) : plan_(plan), source_root_(source_root_fd) {}
 
   void Run() {
-    if (!plan_.owner.empty()) owner_ = runner::LookUpUser(plan_.owner);
+    if (!plan_.owner.empty()) owner_ = LookUpUser(plan_.owner);
     for (const FileOp& op : plan_.ops) Apply(op);
     // Directory times last: creating their children moved them.
     for (auto it = plan_.ops.rbegin(); it != plan_.ops.rend(); ++it)
@@ -176,7 +181,7 @@ class PlanRunner {
         UniqueFd out(open(op.dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!out) Fail("cannot create " + op.dest);
         if (op.content) {
-          runner::WriteAll(out.get(), *op.content, op.dest);
+          WriteAll(out.get(), *op.content, op.dest);
         } else if (op.source_fd >= 0) {
           if (lseek(op.source_fd, 0, SEEK_SET) != 0) Fail("seek " + op.dest);
           CopyData(op.source_fd, out.get(), op.dest);
@@ -218,15 +223,8 @@ class PlanRunner {
     if (HasWildcard(base)) {
       UniqueFd dir = OpenInRoot(source_root_, parent, O_RDONLY | O_DIRECTORY);
       if (!dir) Fail("COPY --from: " + parent + " in the source image");
-      std::vector<std::string> names;
-      DIR* d = fdopendir(dup(dir.get()));
-      if (!d) Fail("list " + parent);
-      while (dirent* e = readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != ".." && fnmatch(base.c_str(), n.c_str(), 0) == 0) names.push_back(n);
-      }
-      closedir(d);
-      std::sort(names.begin(), names.end());
+      std::vector<std::string> names = SortedNames(dir.get(), parent);
+      std::erase_if(names, [&](const std::string& n) { return fnmatch(base.c_str(), n.c_str(), 0) != 0; });
       for (const std::string& n : names) {
         UniqueFd fd = OpenInRoot(source_root_, parent + "/" + n, O_PATH);
         if (fd) matches.push_back({n, parent + "/" + n, std::move(fd)});
@@ -305,16 +303,7 @@ class PlanRunner {
     if (!exists && mkdir(dest.c_str(), 0700) != 0) Fail("mkdir " + dest);
     UniqueFd dir(openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) Fail("open directory " + dest + " in the source image");
-    std::vector<std::string> names;
-    DIR* d = fdopendir(dup(dir.get()));
-    if (!d) Fail("list " + dest);
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    closedir(d);
-    std::sort(names.begin(), names.end());
-    for (const std::string& n : names) {
+    for (const std::string& n : SortedNames(dir.get(), dest)) {
       struct stat cst;
       if (fstatat(dir.get(), n.c_str(), &cst, AT_SYMLINK_NOFOLLOW) != 0) Fail("stat " + dest + "/" + n);
       if (S_ISDIR(cst.st_mode)) {
@@ -335,16 +324,10 @@ class PlanRunner {
   // writes through symlinks.
   void Extract(const FileOp& op) {
     MakeParents(op.dest);
-    struct ReadCloser {
-      void operator()(archive* a) const { archive_read_free(a); }
-    };
-    struct WriteCloser {
-      void operator()(archive* a) const { archive_write_free(a); }
-    };
-    std::unique_ptr<archive, ReadCloser> in(archive_read_new());
+    std::unique_ptr<archive, store::ArchiveReadDeleter> in(archive_read_new());
     archive_read_support_format_tar(in.get());
     archive_read_support_filter_all(in.get());
-    std::unique_ptr<archive, WriteCloser> out(archive_write_disk_new());
+    std::unique_ptr<archive, store::ArchiveWriteDeleter> out(archive_write_disk_new());
     archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_TIME |
                                                   ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
@@ -380,91 +363,11 @@ class PlanRunner {
 
   const FilePlan& plan_;
   int source_root_;
-  std::optional<runner::ExecUser> owner_;
+  std::optional<ExecUser> owner_;
 };
-
-// The child: private mounts, the image's root, chroot, the plan. Errors go
-// to `error_fd` as text.
-[[noreturn]] void ChildMain(const runner::OverlayLayers& layers, const std::string& rootfs,
-                            const std::optional<runner::OverlayLayers>& source, const std::string& source_root,
-                            const FilePlan& plan, int error_fd) {
-  try {
-    if (unshare(CLONE_NEWNS) != 0) Fail("file step: unshare mount namespace");
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) Fail("file step: make mounts private");
-    UniqueFd source_fd;
-    if (source) {
-      runner::MountOverlay(*source, source_root);
-      source_fd = UniqueFd(open(source_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      if (!source_fd) Fail("file step: open " + source_root);
-    }
-    runner::MountOverlay(layers, rootfs);
-    if (chroot(rootfs.c_str()) != 0) Fail("file step: chroot " + rootfs);
-    if (chdir("/") != 0) Fail("file step: chdir /");
-    umask(0);
-    PlanRunner(plan, source_fd.get()).Run();
-    _exit(0);
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    (void)!write(error_fd, msg.data(), msg.size());
-  }
-  _exit(1);
-}
 
 }  // namespace
 
-std::optional<store::LayerInfo> ApplyFilePlan(store::Store& store, const std::vector<runner::LayerRef>& layers,
-                                              const FilePlan& plan, const store::LayerWriteOptions& options) {
-  runner::LockedDir dir = runner::LockedDir::Create(store.containers_dir(), "file-", kDirNameRandomBytes);
-  runner::OverlayLayers overlay;
-  overlay.upperdir = dir.path() + "/upper";
-  overlay.workdir = dir.path() + "/work";
-  std::string rootfs = dir.path() + "/rootfs";
-  for (const std::string& d : {overlay.upperdir, overlay.workdir, rootfs})
-    if (mkdir(d.c_str(), 0755) != 0) Fail("mkdir " + d);
-  std::string empty = dir.path() + "/empty";
-  if (mkdir(empty.c_str(), 0755) != 0) Fail("mkdir " + empty);
-  runner::Snapshotter snapshotter(store);
-  overlay.lowerdirs = snapshotter.Prepare(layers);
-  // FROM scratch: overlayfs needs a lower layer, an empty one will do.
-  if (overlay.lowerdirs.empty()) overlay.lowerdirs.push_back(empty);
-  // COPY --from: the source image gets an overlay of its own, with a
-  // throwaway upper dir, since it is only read.
-  std::optional<runner::OverlayLayers> source;
-  std::string source_root = dir.path() + "/source";
-  if (!plan.source_layers.empty()) {
-    source.emplace();
-    source->lowerdirs = snapshotter.Prepare(plan.source_layers);
-    source->upperdir = dir.path() + "/source-upper";
-    source->workdir = dir.path() + "/source-work";
-    for (const std::string& d : {source->upperdir, source->workdir, source_root})
-      if (mkdir(d.c_str(), 0755) != 0) Fail("mkdir " + d);
-  }
+void CarryOutFilePlan(const FilePlan& plan, int source_root_fd) { PlanRunner(plan, source_root_fd).Run(); }
 
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) != 0) Fail("pipe");
-  UniqueFd read_end(pipefd[0]), write_end(pipefd[1]);
-  pid_t pid = fork();
-  if (pid < 0) Fail("fork");
-  if (pid == 0) {
-    read_end.release();
-    ChildMain(overlay, rootfs, source, source_root, plan, write_end.get());
-  }
-  write_end.Reset();
-  std::string error;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(read_end.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    error.append(buf, static_cast<size_t>(n));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!error.empty()) throw Error(error);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error("file step: the copy process ended abnormally (status " + std::to_string(status) + ")");
-  return runner::CommitUpperDir(store, overlay.upperdir, options);
-}
-
-}  // namespace bld::builder
+}  // namespace bld::runner

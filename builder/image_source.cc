@@ -1,0 +1,54 @@
+#include "builder/image_source.h"
+
+#include <optional>
+
+#include "registry/image_lookup.h"
+#include "registry/puller.h"
+#include "registry/reference.h"
+#include "store/error.h"
+#include "store/image.h"
+#include "store/platform.h"
+
+namespace bld::builder {
+
+ResolvedImage StoreImageSource::Resolve(const std::string& name, const store::Platform& platform) {
+  std::optional<store::Descriptor> desc;
+  if (pull_) {
+    desc = Pull(name, platform);
+  } else if (desc = registry::FindLocalImage(store_, name); !desc) {
+    try {
+      desc = Pull(name, platform);
+    } catch (const Error& e) {
+      throw Error("image " + name + " is not in the local store (" + store_.root() + ") and pulling it failed: " +
+                  e.what() + "; make it with `bld import`, `bld load` or `bld build -t " + name + "`");
+    }
+  }
+  store::Image image = store::ReadImage(store_, *desc, platform);
+  ResolvedImage r;
+  r.state.config = image.config;
+  r.state.layers = image.manifest.layers;
+  r.manifest = image.manifest_descriptor.digest;
+  r.shown = registry::CanonicalRefName(name) + "@" + image.manifest_descriptor.digest.str();
+  return r;
+}
+
+store::Descriptor StoreImageSource::Pull(const std::string& name, const store::Platform& platform) {
+  std::optional<registry::Reference> ref;
+  try {
+    ref = registry::Reference::ParseDockerRef(name);
+  } catch (const Error&) {
+    // Not a reference a registry can serve (an image ID prefix, say).
+  }
+  if (!ref) throw Error("it is not a name a registry serves");
+  std::lock_guard lock(mu_);
+  std::string key = ref->String() + " " + store::FormatPlatform(platform);
+  if (auto it = pulled_.find(key); it != pulled_.end()) return it->second;
+  registry::PullOptions pull;
+  pull.registry = registry_;
+  pull.platform = platform;
+  store::Descriptor desc = registry::Pull(store_, *ref, pull);
+  pulled_.emplace(key, desc);
+  return desc;
+}
+
+}  // namespace bld::builder

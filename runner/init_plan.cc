@@ -1,0 +1,151 @@
+#include "runner/init_plan.h"
+
+#include <nlohmann/json.hpp>
+
+#include "store/error.h"
+
+namespace bld::runner {
+
+namespace {
+
+using nlohmann::json;
+
+json OverlayJson(const OverlayLayers& o) {
+  return {{"lower", o.lowerdirs}, {"upper", o.upperdir}, {"work", o.workdir}};
+}
+
+OverlayLayers ParseOverlay(const json& j) {
+  return {j.at("lower").get<std::vector<std::string>>(), j.at("upper").get<std::string>(),
+          j.at("work").get<std::string>()};
+}
+
+json RunJson(const RunConfig& r) {
+  return {{"argv", r.argv},         {"env", r.env},
+          {"user", r.user},         {"workdir", r.workdir},
+          {"hostname", r.hostname}, {"network", static_cast<int>(r.network)}};
+}
+
+RunConfig ParseRun(const json& j) {
+  RunConfig r;
+  r.argv = j.at("argv").get<std::vector<std::string>>();
+  r.env = j.at("env").get<std::vector<std::string>>();
+  r.user = j.at("user").get<std::string>();
+  r.workdir = j.at("workdir").get<std::string>();
+  r.hostname = j.at("hostname").get<std::string>();
+  r.network = static_cast<NetworkMode>(j.at("network").get<int>());
+  return r;
+}
+
+json OpJson(const FileOp& op) {
+  json j = {{"type", static_cast<int>(op.type)},
+            {"dest", op.dest},
+            {"context_path", op.context_path},
+            {"source_fd", op.source_fd},
+            {"source_path", op.source_path},
+            {"basename_if_dir", op.basename_if_dir},
+            {"link_target", op.link_target},
+            {"mode", op.mode},
+            {"mtime", {op.mtime_sec, op.mtime_nsec}},
+            {"owner", {op.uid, op.gid}},
+            {"keep_existing", op.keep_existing}};
+  // Bytes, not text: a heredoc may hold anything.
+  if (op.content) j["content"] = json::binary(std::vector<uint8_t>(op.content->begin(), op.content->end()));
+  return j;
+}
+
+FileOp ParseOp(const json& j) {
+  FileOp op;
+  op.type = static_cast<FileOp::Type>(j.at("type").get<int>());
+  op.dest = j.at("dest").get<std::string>();
+  op.context_path = j.at("context_path").get<std::string>();
+  op.source_fd = j.at("source_fd").get<int>();
+  op.source_path = j.at("source_path").get<std::string>();
+  op.basename_if_dir = j.at("basename_if_dir").get<std::string>();
+  op.link_target = j.at("link_target").get<std::string>();
+  op.mode = j.at("mode").get<mode_t>();
+  op.mtime_sec = j.at("mtime").at(0).get<int64_t>();
+  op.mtime_nsec = j.at("mtime").at(1).get<int64_t>();
+  op.uid = j.at("owner").at(0).get<uid_t>();
+  op.gid = j.at("owner").at(1).get<gid_t>();
+  op.keep_existing = j.at("keep_existing").get<bool>();
+  if (j.contains("content")) {
+    const auto& bytes = j.at("content").get_binary();
+    op.content = std::string(bytes.begin(), bytes.end());
+  }
+  return op;
+}
+
+json FilesJson(const FileStepPlan& f) {
+  json ops = json::array();
+  for (const FileOp& op : f.plan.ops) ops.push_back(OpJson(op));
+  json j = {{"ops", ops}, {"owner", f.plan.owner}, {"context_fd", f.plan.context_fd}, {"source_root", f.source_root}};
+  if (f.plan.chmod) j["chmod"] = *f.plan.chmod;
+  if (f.source) j["source"] = OverlayJson(*f.source);
+  return j;
+}
+
+FileStepPlan ParseFiles(const json& j) {
+  FileStepPlan f;
+  for (const json& op : j.at("ops")) f.plan.ops.push_back(ParseOp(op));
+  f.plan.owner = j.at("owner").get<std::string>();
+  f.plan.context_fd = j.at("context_fd").get<int>();
+  if (j.contains("chmod")) f.plan.chmod = j.at("chmod").get<mode_t>();
+  if (j.contains("source")) f.source = ParseOverlay(j.at("source"));
+  f.source_root = j.at("source_root").get<std::string>();
+  return f;
+}
+
+}  // namespace
+
+std::string SerializeInitPlan(const InitPlan& p) {
+  json binds = json::array();
+  for (const BindMount& b : p.binds)
+    binds.push_back({{"source", b.source}, {"target", b.target}, {"ro", b.read_only}, {"copy_up", b.copy_up}});
+  json j = {{"rootfs", {{"overlay", OverlayJson(p.rootfs.overlay)},
+                        {"rootfs", p.rootfs.rootfs},
+                        {"etc_files_dir", p.rootfs.etc_files_dir}}},
+            {"run", RunJson(p.run)},
+            {"hostname", p.hostname},
+            {"join_network_fd", p.join_network_fd},
+            {"binds", binds},
+            {"cgroup_procs", p.cgroup_procs},
+            {"output_fd", p.output_fd},
+            {"error_fd", p.error_fd}};
+  if (p.stdio)
+    j["stdio"] = {p.stdio->in, p.stdio->out, p.stdio->err, p.stdio->console_socket};
+  if (p.files) j["files"] = FilesJson(*p.files);
+  // CBOR: it carries strings as bytes, and argv, env and paths need not be
+  // UTF-8.
+  std::vector<uint8_t> bytes = json::to_cbor(j);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+InitPlan ParseInitPlan(std::string_view bytes) {
+  try {
+    json j = json::from_cbor(bytes);
+    InitPlan p;
+    const json& root = j.at("rootfs");
+    p.rootfs.overlay = ParseOverlay(root.at("overlay"));
+    p.rootfs.rootfs = root.at("rootfs").get<std::string>();
+    p.rootfs.etc_files_dir = root.at("etc_files_dir").get<std::string>();
+    p.run = ParseRun(j.at("run"));
+    p.hostname = j.at("hostname").get<std::string>();
+    p.join_network_fd = j.at("join_network_fd").get<int>();
+    for (const json& b : j.at("binds"))
+      p.binds.push_back({b.at("source").get<std::string>(), b.at("target").get<std::string>(), b.at("ro").get<bool>(),
+                         b.at("copy_up").get<bool>()});
+    p.cgroup_procs = j.at("cgroup_procs").get<std::vector<std::string>>();
+    p.output_fd = j.at("output_fd").get<int>();
+    p.error_fd = j.at("error_fd").get<int>();
+    if (j.contains("stdio")) {
+      const json& s = j.at("stdio");
+      p.stdio = StdioFds{s.at(0).get<int>(), s.at(1).get<int>(), s.at(2).get<int>(), s.at(3).get<int>()};
+    }
+    if (j.contains("files")) p.files = ParseFiles(j.at("files"));
+    return p;
+  } catch (const json::exception& e) {
+    throw Error(std::string("runner: the container's init plan cannot be read: ") + e.what());
+  }
+}
+
+}  // namespace bld::runner

@@ -1,0 +1,100 @@
+// Cache keys: the recipe of docs/cache-keys.md. The expected values were
+// computed outside bld (sha256 over length-prefixed fields, as the document
+// says); a change here means every store loses its cache.
+#include <catch2/catch.hpp>
+
+#include "builder/cache_key.h"
+
+using namespace bld;
+using builder::StepKeyInputs;
+
+namespace {
+
+
+store::Digest Manifest() {
+  std::string hex;
+  for (int i = 0; i < 32; ++i) hex += "ab";
+  return store::Digest::Parse("sha256:" + hex);
+}
+
+std::string Parent() { return builder::FromImageKey("linux/amd64", Manifest()); }
+
+}  // namespace
+
+TEST_CASE("the key of FROM an image pins the platform and the manifest digest") {
+  CHECK(builder::FromImageKey("linux/amd64", Manifest()) ==
+        "178046df68a2b1dbb4c33a9986c9f26a52bf060aee574da78e256acb90538268");
+  CHECK(builder::FromImageKey("linux/arm64", Manifest()) != builder::FromImageKey("linux/amd64", Manifest()));
+}
+
+TEST_CASE("the key of FROM scratch depends only on the platform") {
+  CHECK(builder::FromScratchKey("linux/arm64/v8") == "31224a8ef0aee875d89d3d551e52da6fc0f1c22144abf65d5cb056b715b814a7");
+}
+
+TEST_CASE("a RUN key covers its parent, text, visible build args and network") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "RUN echo hi";
+  in.args = {{"BUILD", "1"}};
+  in.network = "host";
+  CHECK(builder::StepKey(in) == "7a583b529c74486214c03ec103fa0a96fd9e7637562e0ed4e00887f531066e4d");
+  StepKeyInputs other = in;
+  other.args["BUILD"] = "2";
+  CHECK(builder::StepKey(other) != builder::StepKey(in));
+  other = in;
+  other.network = "none";
+  CHECK(builder::StepKey(other) != builder::StepKey(in));
+}
+
+TEST_CASE("a RUN heredoc's body and expansion mode are in its key") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "RUN <<EOF";
+  in.heredocs = {{"EOF", "echo\n", false}};
+  in.network = "none";
+  CHECK(builder::StepKey(in) == "ad5489f2733ba5a1fa8079a6e4e1d2e40c707b5efe33ba6bf9882c1e18de50e1");
+  in.heredocs[0].expand = true;
+  CHECK(builder::StepKey(in) != "ad5489f2733ba5a1fa8079a6e4e1d2e40c707b5efe33ba6bf9882c1e18de50e1");
+}
+
+TEST_CASE("a COPY key covers its source hashes and, from the context, an empty source key") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "COPY --chown=1 a /b";
+  in.files = {{"a", "file 644 x"}};
+  in.from_key = "";
+  CHECK(builder::StepKey(in) == "0cbd462333058cdd260a50f7e5b43a844a906da1e78d97aa2d225cc9e0cc0811");
+  in.files["a"] = "file 644 y";
+  CHECK(builder::StepKey(in) != "0cbd462333058cdd260a50f7e5b43a844a906da1e78d97aa2d225cc9e0cc0811");
+}
+
+TEST_CASE("a COPY --from key covers the key of the source stage") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "COPY --from=build /x /y";
+  in.files = {{"/x", "y"}};
+  in.from_key = "stagekey";
+  CHECK(builder::StepKey(in) == "51e05a3f0de2450ee921719c369fb4ca500bf124174b1868be0ff4b51ddd1b41");
+}
+
+TEST_CASE("a metadata step's key is its parent and its expanded text") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "CMD [\"a\"] (exec form)";
+  CHECK(builder::StepKey(in) == "eb3311e788ca1312f329a4362ea1c539fefb3bf5233ab7e853c8b3bd1cd8c881");
+}
+
+TEST_CASE("fields are length-prefixed, so moving a boundary changes the key") {
+  CHECK(builder::KeyHasher("k").Add("ab").Add("c").Finish() != builder::KeyHasher("k").Add("a").Add("bc").Finish());
+}
+
+TEST_CASE("SOURCE_DATE_EPOCH enters a key only when it is set") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "CMD [\"a\"] (exec form)";
+  in.source_date_epoch = 0;
+  std::string with_zero = builder::StepKey(in);
+  CHECK(with_zero != "eb3311e788ca1312f329a4362ea1c539fefb3bf5233ab7e853c8b3bd1cd8c881");
+  in.source_date_epoch = 1;
+  CHECK(builder::StepKey(in) != with_zero);
+}
