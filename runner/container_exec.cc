@@ -162,8 +162,7 @@ ExitStatus ExecInContainer(const store::Store& store, const ContainerRecord& rec
     RelayTerminal(master.get(), spec.interactive);
   }
   int status = WaitForPid(pid);
-  if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
-  return ExitStatus{WEXITSTATUS(status), 0};
+  return ExitStatus::FromWait(status);
 }
 
 }  // namespace bld::runner

@@ -25,6 +25,7 @@
 #include "runner/overlay.h"
 #include "runner/terminal.h"
 #include "runner/user.h"
+#include "store/exit_codes.h"
 
 namespace bld::runner {
 
@@ -43,12 +44,6 @@ constexpr int kInitErrorFd = kPlanFd + 1;
 // decide the modes of files a RUN step creates.
 constexpr mode_t kContainerUmask = 022;
 constexpr mode_t kWorkdirMode = 0755;
-// The exit code of a setup that failed (its message is on the error pipe):
-// 125 is what `docker run` returns when the container could not be started,
-// 126 when the command cannot be executed, 127 when it is not found.
-constexpr int kSetupFailedExitCode = 125;
-constexpr int kCannotExecuteExitCode = 126;
-constexpr int kNotFoundExitCode = 127;
 // The setup error message starts with its exit code and this separator.
 constexpr char kExitCodeSeparator = ':';
 // A plan is a few KiB; heredocs or many ops make it bigger, never this big.
@@ -63,8 +58,6 @@ class ExecFailure : public Error {
  private:
   int exit_code_;
 };
-
-// ---- The setup inside the container, in order -----------------------------
 
 // ---- The setup inside the container, in order -----------------------------
 
@@ -88,7 +81,7 @@ void ResetSignals() {
 void DieWithParent(int error_fd) {
   CheckSys(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent death signal");
   pollfd fd{error_fd, 0, 0};
-  if (::poll(&fd, 1, 0) > 0 && (fd.revents & POLLERR)) ::_exit(kSetupFailedExitCode);
+  if (::poll(&fd, 1, 0) > 0 && (fd.revents & POLLERR)) ::_exit(exit_code::kSetupFailed);
 }
 
 // Before anything else, so that every process the container starts is
@@ -178,7 +171,7 @@ namespace {
   const std::string& file = argv[0];
   if (file.find('/') != std::string::npos) {
     ::execve(file.c_str(), args.data(), envp.data());
-    int code = errno == ENOENT ? kNotFoundExitCode : kCannotExecuteExitCode;
+    int code = errno == ENOENT ? exit_code::kNotFound : exit_code::kCannotExecute;
     throw ExecFailure(RunnerSysError("exec " + file), code);
   }
   bool denied = false;
@@ -195,8 +188,8 @@ namespace {
       throw RunnerSysError("exec " + candidate);
     }
   }
-  if (denied) throw ExecFailure(RunnerSysError("exec \"" + file + "\"", EACCES), kCannotExecuteExitCode);
-  throw ExecFailure(Error("exec: \"" + file + "\": executable file not found in $PATH"), kNotFoundExitCode);
+  if (denied) throw ExecFailure(RunnerSysError("exec \"" + file + "\"", EACCES), exit_code::kCannotExecute);
+  throw ExecFailure(Error("exec: \"" + file + "\": executable file not found in $PATH"), exit_code::kNotFound);
 }
 
 // A command's container: everything container.h lists, then the exec.
@@ -228,7 +221,7 @@ namespace {
   } catch (const std::exception& e) {
     ReportSetupError(plan.error_fd, e);
   }
-  ::_exit(kSetupFailedExitCode);
+  ::_exit(exit_code::kSetupFailed);
 }
 
 // A file step's container: the bare overlay root (and the COPY --from
@@ -255,7 +248,7 @@ namespace {
   } catch (const std::exception& e) {
     ReportSetupError(plan.error_fd, e);
   }
-  ::_exit(kSetupFailedExitCode);
+  ::_exit(exit_code::kSetupFailed);
 }
 
 std::string ReadPlan(int fd) {
@@ -341,10 +334,13 @@ bool PlaceDescriptors(ExecImage& image) {
 // The child of the clone: only async-signal-safe system calls, then it
 // becomes the init.
 [[noreturn]] void ExecInitInChild(ExecImage& image) {
+  // The setup error format (exit code, separator, text), spelled out: the
+  // child may not build a string.
   static constexpr char kExecFailed[] = "125:runner: cannot execute bld as the container's init";
+  static_assert(exit_code::kSetupFailed == 125 && kExitCodeSeparator == ':');
   if (PlaceDescriptors(image)) ::execve(kSelfExe, image.argv.data(), image.envp);
   [[maybe_unused]] ssize_t w = ::write(image.error_fd, kExecFailed, sizeof kExecFailed - 1);
-  ::_exit(kSetupFailedExitCode);
+  ::_exit(exit_code::kSetupFailed);
 }
 
 }  // namespace
@@ -384,7 +380,7 @@ void RunContainerInitIfRequested(int argc, char** argv) {
     plan = ParseInitPlan(ReadPlan(kPlanFd));
   } catch (const std::exception& e) {
     ReportSetupError(kInitErrorFd, e);
-    ::_exit(kSetupFailedExitCode);
+    ::_exit(exit_code::kSetupFailed);
   }
   ::close(kPlanFd);
   if (plan.files) FileStepInit(plan);
@@ -407,7 +403,7 @@ void ExecCommand(const RunConfig& run, int error_fd) {
 
 void ReportSetupError(int error_fd, const std::exception& e) {
   const auto* exec_failure = dynamic_cast<const ExecFailure*>(&e);
-  int code = exec_failure ? exec_failure->exit_code() : kSetupFailedExitCode;
+  int code = exec_failure ? exec_failure->exit_code() : exit_code::kSetupFailed;
   std::string message = std::to_string(code) + kExitCodeSeparator + e.what();
   // One write below PIPE_BUF is atomic; nothing else writes to the pipe.
   [[maybe_unused]] ssize_t n = ::write(error_fd, message.data(), std::min<size_t>(message.size(), PIPE_BUF));
@@ -415,7 +411,7 @@ void ReportSetupError(int error_fd, const std::exception& e) {
 
 void ThrowSetupError(const std::string& message) {
   size_t separator = message.find(kExitCodeSeparator);
-  int code = kSetupFailedExitCode;
+  int code = exit_code::kSetupFailed;
   std::string text = message;
   if (separator != std::string::npos) {
     code = std::atoi(message.substr(0, separator).c_str());
