@@ -16,9 +16,11 @@ constexpr size_t kReadBlockSize = 128 * 1024;
 
 }  // namespace
 
-ArchiveReader::ArchiveReader(ByteSource input, Format format, Filter filter, std::string context)
+ArchiveReader::ArchiveReader(ByteSource input, Format format, Filter filter, std::string context, std::string empty)
     : input_(std::move(input)),
       context_(std::move(context)),
+      empty_(empty.empty() ? (context_.empty() ? "" : context_ + ": ") + "it is empty, not a tar archive"
+                           : std::move(empty)),
       format_(format),
       buffer_(kReadBlockSize),
       a_(archive_read_new()) {
@@ -63,6 +65,7 @@ archive_entry* ArchiveReader::Next() {
   int rc = archive_read_next_header(a_.get(), &entry);
   RethrowPending();
   if (rc == ARCHIVE_EOF) {
+    if (bytes_read_ == 0 && format_ == Format::kTar) throw Error(empty_);
     done_ = true;
     return nullptr;
   }
@@ -89,7 +92,8 @@ bool ArchiveReader::ReadBlock(const void** data, size_t* size, int64_t* offset) 
   int rc = archive_read_data_block(a_.get(), data, size, &at);
   RethrowPending();
   if (rc == ARCHIVE_EOF) return false;
-  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) FailAtEntry(true);
+  // Unlike a header, a block that comes with a warning is not one to write.
+  if (rc != ARCHIVE_OK) FailAtEntry(true);
   *offset = at;
   return true;
 }
@@ -97,7 +101,7 @@ bool ArchiveReader::ReadBlock(const void** data, size_t* size, int64_t* offset) 
 void ArchiveReader::SkipData() {
   int rc = archive_read_data_skip(a_.get());
   RethrowPending();
-  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) FailAtEntry(true);
+  if (rc != ARCHIVE_OK) FailAtEntry(true);
 }
 
 void ArchiveReader::Fail(const std::string& what) {
@@ -110,7 +114,7 @@ void ArchiveReader::FailAtEntry(bool inside) {
   if (format_ == Format::kRaw) Fail("corrupt data");
   if (bytes_read_ == 0) {
     RethrowPending();
-    throw Error((context_.empty() ? "" : context_ + ": ") + "it is empty, not a tar archive");
+    throw Error(empty_);
   }
   if (entry_name_.empty()) Fail("not a valid tar archive at its start");
   Fail("not a valid tar archive " + std::string(inside ? "in" : "after") + " the entry " + QuoteName(entry_name_));

@@ -41,7 +41,10 @@ class ArchiveReader {
   // `input` yields the archive's bytes; it may throw, and its exception
   // reaches the caller of the method that was reading. `context` begins
   // every error message ("build context", "bzip2 stream"); it may be empty.
-  ArchiveReader(ByteSource input, Format format, Filter filter, std::string context);
+  // `empty` is the whole message for an input without a byte ("the layer is
+  // empty, not a tar archive"); by default the context and "it is empty, not
+  // a tar archive".
+  ArchiveReader(ByteSource input, Format format, Filter filter, std::string context, std::string empty = "");
   ArchiveReader(const ArchiveReader&) = delete;
   ArchiveReader& operator=(const ArchiveReader&) = delete;
 
@@ -75,6 +78,7 @@ class ArchiveReader {
 
   ByteSource input_;
   std::string context_;
+  std::string empty_;
   Format format_;
   std::vector<unsigned char> buffer_;
   std::unique_ptr<archive, ArchiveReadDeleter> a_;

@@ -107,6 +107,24 @@ TEST_CASE("an empty input is refused as empty") {
                     "test: it is empty, not a tar archive");
 }
 
+TEST_CASE("the caller may say in its own words that an input is empty") {
+  CHECK_THROWS_WITH(
+      ArchiveReader(StringSource(""), Format::kTar, Filter::kNone, "", "the layer is empty, not a tar archive").Next(),
+      "the layer is empty, not a tar archive");
+}
+
+TEST_CASE("content cut short is refused, naming the entry it was in") {
+  std::string tar = MakeTar({{"big", std::string(100000, 'b')}});
+  ArchiveReader reader(StringSource(tar.substr(0, 50000), 4096), Format::kTar, Filter::kNone, "");
+  REQUIRE(reader.Next() != nullptr);
+  std::vector<char> buffer(8192);
+  auto read_all = [&] {
+    while (reader.ReadData(buffer.data(), buffer.size()) > 0) {
+    }
+  };
+  CHECK_THROWS_WITH(read_all(), Catch::StartsWith("not a valid tar archive in the entry \"big\""));
+}
+
 TEST_CASE("what is not a tar is refused at its start, with the context first") {
   CHECK_THROWS_WITH(
       ArchiveReader(StringSource(std::string(2048, 'x')), Format::kTar, Filter::kNone, "build context tar").Next(),
