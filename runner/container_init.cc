@@ -112,12 +112,7 @@ std::vector<std::string> ContainerEnvironment(const std::vector<std::string>& en
 
 // mkdir -p, as root, inside the container's root.
 void CreateWorkdir(const std::string& workdir) {
-  for (size_t pos = 1; pos <= workdir.size(); ++pos) {
-    if (pos != workdir.size() && workdir[pos] != '/') continue;
-    std::string prefix = workdir.substr(0, pos);
-    if (::mkdir(prefix.c_str(), kWorkdirMode) != 0 && errno != EEXIST)
-      throw RunnerSysError("create working directory " + prefix);
-  }
+  MakeDirectories(workdir, kWorkdirMode, "create working directory");
   struct stat st;
   CheckSys(::stat(workdir.c_str(), &st), "inspect working directory " + workdir);
   if (!S_ISDIR(st.st_mode)) throw RunnerSysError("use " + workdir + " as the working directory", ENOTDIR);
