@@ -654,13 +654,7 @@ class Loader {
 
   // Everything `top` reaches, each in the archive with its descriptor's size.
   std::vector<Descriptor> ArchiveClosure(const Descriptor& top, const std::string& where) {
-    std::vector<Descriptor> closure;
-    std::set<Digest> seen;
-    std::vector<Descriptor> pending{top};
-    while (!pending.empty()) {
-      Descriptor d = std::move(pending.back());
-      pending.pop_back();
-      if (!seen.insert(d.digest).second) continue;
+    std::vector<Descriptor> closure = store_.Closure(top, [&](const Descriptor& d) {
       const StoredFile* file = ArchiveBlob(d.digest);
       if (!file)
         throw Error(where + " needs the blob " + d.digest.str() + " (" + d.media_type +
@@ -668,18 +662,8 @@ class Loader {
       if (file->blob.size != static_cast<uint64_t>(d.size))
         throw Error(where + ": the blob " + d.digest.str() + " is " + std::to_string(file->blob.size) +
                     " bytes, but its descriptor says " + std::to_string(d.size));
-      std::vector<Descriptor> children;
-      if (IsIndexMediaType(d.media_type)) {
-        children = ParseImageIndex(store_.blobs().ReadAll(d.digest, kMaxIndexSize), d.digest).manifests;
-      } else if (IsManifestMediaType(d.media_type)) {
-        ImageManifest m = ParseImageManifest(store_.blobs().ReadAll(d.digest, kMaxManifestSize), d.digest);
-        children.push_back(std::move(m.config));
-        for (Descriptor& layer : m.layers) children.push_back(std::move(layer));
-      }
-      d.annotations.clear();
-      closure.push_back(std::move(d));
-      for (auto it = children.rbegin(); it != children.rend(); ++it) pending.push_back(std::move(*it));
-    }
+    });
+    for (Descriptor& d : closure) d.annotations.clear();
     return closure;
   }
 

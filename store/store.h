@@ -20,6 +20,7 @@
 // any number of processes may open the same root.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -67,8 +68,10 @@ class Store {
   // Every descriptor reachable from `manifest` (an image manifest or index):
   // itself, child manifests, configs and layers, each once, each manifest
   // before what it references. Manifests and indexes are read from the store;
-  // throws if one of them is missing. Leaves are not checked.
-  std::vector<Descriptor> Closure(const Descriptor& manifest) const;
+  // throws if one of them is missing. Leaves are not checked, but `check`,
+  // when given, sees every descriptor before it is read and may throw.
+  std::vector<Descriptor> Closure(const Descriptor& manifest,
+                                  const std::function<void(const Descriptor&)>& check = nullptr) const;
 
   // Points `name` at `manifest`, after checking that every blob of its closure
   // is present with the size its descriptor says; refuses (throws, writing
