@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "builder/layer_blobs.h"
 #include "store/error.h"
 
 namespace bld::builder {
@@ -51,6 +52,7 @@ void BuildCacheGcParticipant::AddRoots(const store::Store& store, store::GcRoots
       if (store::Digest::Valid(digest)) roots.blobs.insert(store::Digest::Parse(digest));
     }
   }
+  roots.snapshots.merge(LazyLayerSnapshots(store));
 }
 
 std::optional<ImageState> BuildCache::Get(const std::string& key) const {
@@ -63,9 +65,25 @@ std::optional<ImageState> BuildCache::Get(const std::string& key) const {
   } catch (const std::exception&) {
     return std::nullopt;  // a record this version cannot read is a miss
   }
-  for (const store::Descriptor& d : state.layers)
-    if (!store_.blobs().Exists(d.digest)) return std::nullopt;
+  std::vector<store::Digest> chain = LayerChainIds(state);
+  if (chain.size() != state.layers.size()) return std::nullopt;
+  for (size_t i = 0; i < state.layers.size(); ++i)
+    if (!LayerUsable(store_, state.layers[i], chain[i])) return std::nullopt;
   return state;
+}
+
+std::vector<ImageState> CachedStates(const store::Store& store) {
+  std::vector<ImageState> states;
+  store.meta().Read([&](store::ReadTxn& t) {
+    t.Scan(store::Table::kCache, kResultPrefix, [&](std::string_view, std::string_view value) {
+      try {
+        states.push_back(ParseState(value));
+      } catch (const std::exception&) {
+        // a record this version cannot read: it can never hit either
+      }
+    });
+  });
+  return states;
 }
 
 void BuildCache::Put(const std::string& key, const ImageState& state) {

@@ -4,7 +4,8 @@
 // cache_key.h and docs/cache-keys.md); the record holds the image state
 // after the step: its config (with history and diff IDs) and the manifest
 // descriptors of its layers. A hit reuses that state and runs nothing. A
-// record is trusted only while every layer blob it names is in the store.
+// record is trusted only while every layer it names is usable: its blob, or
+// for a layer whose blob is written lazily, its snapshot (layer_blobs.h).
 //
 // Beside each record, the "explain" table remembers the inputs of the last
 // build of each step (by Dockerfile, stage and position), so that a miss can
@@ -35,8 +36,8 @@ class BuildCache : public StepCache {
  public:
   explicit BuildCache(store::Store& store) : store_(store) {}
 
-  // The state a step with this key produced, if recorded and all its blobs
-  // are present.
+  // The state a step with this key produced, if recorded and all its
+  // layers are usable.
   std::optional<ImageState> Get(const std::string& key) const override;
   void Put(const std::string& key, const ImageState& state) override;
 
@@ -56,11 +57,15 @@ class BuildCache : public StepCache {
 };
 
 std::string SerializeState(const ImageState& state);
+// The states of all cache records this version can read.
+std::vector<ImageState> CachedStates(const store::Store& store);
 ImageState ParseState(std::string_view json);
 
 // What the build cache keeps alive, told to `bld prune` through the store's
 // GcParticipant interface (store/garbage_collector.h): the layer blobs every
-// result record names, so that a cache hit finds its layers. A record whose
+// result record names, so that a cache hit finds its layers, and the
+// snapshots of the layers among them that have no blob (LazyLayerSnapshots,
+// layer_blobs.h), which are then the layers' only copy. A record whose
 // "layers" this code cannot read keeps nothing (Get treats it as a miss);
 // only the layers' digests are read, so an older record with a config this
 // version would refuse still keeps its layers. Explain records keep nothing.
@@ -69,7 +74,7 @@ ImageState ParseState(std::string_view json);
 class BuildCacheGcParticipant : public store::GcParticipant {
  public:
   void AddRoots(const store::Store& store, store::GcRoots& roots) const override;
-  void Sweep(store::Store&, store::PruneReport&) override {}
+  void Sweep(store::Store&, const store::GcRoots&, store::PruneReport&) override {}
 };
 
 }  // namespace bld::builder

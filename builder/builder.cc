@@ -1,14 +1,17 @@
 #include "builder/builder.h"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "builder/build_cache.h"
 #include "builder/container_runtime.h"
 #include "builder/image_source.h"
 #include "builder/image_writer.h"
+#include "builder/layer_blobs.h"
 #include "builder/stage_builder.h"
 #include "builder/stat_cache.h"
+#include "builder/step_executor.h"
 #include "parser/dockerfile.h"
 #include "store/image.h"
 #include "store/platform.h"
@@ -57,7 +60,16 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   store::Platform platform = options.platform.empty() ? store::HostPlatform() : store::ParsePlatform(options.platform);
   BuildEnv env{options, df,      input.dockerfile_name, *input.context, stat_cache, images, runtime,
                cache,   events,  cancel,                results,        counters,   platform, store.tmp_dir(),
-               [] { return std::chrono::system_clock::now(); }};
+               [] { return std::chrono::system_clock::now(); }, nullptr};
+
+  // The layers of the stages the image is made of get their blobs while the
+  // build goes on; other stages' layers stay snapshots (layer_blobs.h).
+  std::set<int> image_stages;
+  for (int s = df.target; s >= 0; s = df.stages[s].base_stage) image_stages.insert(s);
+  LayerBlobs blobs(store, LayerOptions(env), Parallelism(options));
+  env.layer_added = [&](int stage, const ImageState& state) {
+    if (image_stages.count(stage)) blobs.Start(LayerChainIds(state).back(), state.config.rootfs.diff_ids.back());
+  };
 
   try {
     RunStages(NeededStages(df), Parallelism(options), cancel,
@@ -77,7 +89,9 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   write.platform = platform;
   write.oci_format = options.oci_format;
   write.created_fallback = HistoryTime(env);
-  WrittenImage image = WriteBuiltImage(store, results.Get(df.target).state, write);
+  ImageState target = results.Get(df.target).state;
+  target.layers = blobs.Materialize(target);
+  WrittenImage image = WriteBuiltImage(store, target, write);
   BuildResult result;
   result.image_id = image.image_id;
   result.manifest = image.manifest;

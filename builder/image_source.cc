@@ -5,6 +5,7 @@
 #include "registry/image_lookup.h"
 #include "registry/puller.h"
 #include "registry/reference.h"
+#include "runner/snapshotter.h"
 #include "store/error.h"
 #include "store/image.h"
 #include "store/platform.h"
@@ -46,6 +47,9 @@ store::Descriptor StoreImageSource::Pull(const std::string& name, const store::P
   registry::PullOptions pull;
   pull.registry = registry_;
   pull.platform = platform;
+  // The base's layers are unpacked as they arrive: the first RUN finds them.
+  runner::Snapshotter::PullUnpacks unpacks(store_);
+  pull.unpack = &unpacks;
   store::Descriptor desc = registry::Pull(store_, *ref, pull);
   pulled_.emplace(key, desc);
   return desc;

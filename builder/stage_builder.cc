@@ -254,6 +254,7 @@ class StageBuilder {
     if (out.layer) {
       cur_.state.layers.push_back(store::LayerDescriptor(*out.layer));
       cur_.state.config.rootfs.diff_ids.push_back(out.layer->diff_id);
+      if (env_.layer_added) env_.layer_added(stage_.index, cur_.state);
     }
     store::HistoryEntry entry;
     entry.created = HistoryTime(env_);

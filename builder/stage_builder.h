@@ -76,6 +76,9 @@ struct BuildEnv {
   std::string scratch_dir;   // where ADD downloads go
   // History times; SOURCE_DATE_EPOCH, when set, wins over it.
   std::function<std::chrono::system_clock::time_point()> clock;
+  // Called on the stage's thread after a step added a layer to the stage's
+  // image (`state` ends with it); may be empty.
+  std::function<void(int stage, const ImageState& state)> layer_added;
 };
 
 // Builds one stage. Throws parser::ParseError for Dockerfile errors,

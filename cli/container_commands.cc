@@ -266,6 +266,8 @@ store::Descriptor ResolveImage(store::Store& store, const std::string& name, con
   std::fprintf(stderr, "Unable to find image '%s' locally\n", ref.FamiliarString().c_str());
   registry::PullOptions options;
   options.registry = RegistryOptionsFrom(f.insecure);
+  runner::Snapshotter::PullUnpacks unpacks(store);
+  options.unpack = &unpacks;
   return registry::Pull(store, ref, options);
 }
 

@@ -30,6 +30,7 @@
 #include "registry/puller.h"
 #include "registry/pusher.h"
 #include "registry/reference.h"
+#include "runner/snapshotter.h"
 #include "store/error.h"
 #include "store/platform.h"
 
@@ -288,6 +289,9 @@ void AddPullCommand(CLI::App& app, CommandContext& ctx) {
       registry::PullOptions options;
       options.registry = RegistryOptionsFrom(opts->insecure);
       if (!opts->platform.empty()) options.platform = store::ParsePlatform(opts->platform);
+      // As `docker pull`: the image is ready to run when the pull ends.
+      runner::Snapshotter::PullUnpacks unpacks(*store);
+      options.unpack = &unpacks;
       std::optional<store::Descriptor> before = store->GetRef(ref.String());
       if (!opts->quiet)
         std::printf("%s: Pulling from %s\n", (ref.digest().empty() ? ref.tag() : ref.digest()).c_str(),

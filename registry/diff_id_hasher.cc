@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "store/compression.h"
+#include "store/layer_applier.h"
 
 namespace bld::registry {
 
@@ -15,7 +16,7 @@ constexpr size_t kReadBufferSize = 256 * 1024;
 
 }  // namespace
 
-DiffIdHasher::DiffIdHasher() : thread_([this] { Run(); }) {}
+DiffIdHasher::DiffIdHasher(std::string unpack_dir) : unpack_dir_(std::move(unpack_dir)), thread_([this] { Run(); }) {}
 
 DiffIdHasher::~DiffIdHasher() {
   {
@@ -67,6 +68,14 @@ size_t DiffIdHasher::Next(void* out, size_t size) {
 
 void DiffIdHasher::Run() {
   try {
+    if (!unpack_dir_.empty()) {
+      store::ApplyOptions options;
+      options.mode = store::ApplyMode::kOverlay;
+      result_ = store::ApplyLayer([this](void* out, size_t size) { return Next(out, size); }, unpack_dir_, options)
+                    .diff_id;
+      Stop();
+      return;
+    }
     store::DecompressingReader reader([this](void* out, size_t size) { return Next(out, size); });
     store::Sha256 hash;
     std::vector<char> buffer(kReadBufferSize);
@@ -75,6 +84,10 @@ void DiffIdHasher::Run() {
   } catch (...) {
     error_ = std::current_exception();
   }
+  Stop();
+}
+
+void DiffIdHasher::Stop() {
   {
     std::lock_guard lock(mutex_);
     stopped_ = true;

@@ -9,6 +9,10 @@
 // multi-core machine inflating and hashing the layer run beside the download
 // and its digest check.
 //
+// Given a directory, the decompressor's thread also applies the layer into
+// it (store/layer_applier.h, overlay format) as it hashes: a pull that fills
+// snapshots (store/layer_unpack.h) reads each layer once.
+//
 // Thread safety: Write and Finish are called by one thread (the download's).
 #pragma once
 
@@ -30,7 +34,8 @@ class DiffIdHasher {
   // catches up; more only costs memory.
   static constexpr size_t kMaxQueuedBytes = 2 << 20;
 
-  DiffIdHasher();
+  // `unpack_dir`, when not empty: an empty directory to apply the layer into.
+  explicit DiffIdHasher(std::string unpack_dir = "");
   // Stops the decompressor; a hasher not finished is abandoned.
   ~DiffIdHasher();
   DiffIdHasher(const DiffIdHasher&) = delete;
@@ -47,6 +52,8 @@ class DiffIdHasher {
 
  private:
   void Run();
+  // Ends the decompressor's side: later input is dropped.
+  void Stop();
   // The decompressor's input: the next queued bytes, 0 at the end.
   size_t Next(void* out, size_t size);
 
@@ -58,6 +65,7 @@ class DiffIdHasher {
   bool stopped_ = false;
   std::exception_ptr error_;
   store::Digest result_;
+  const std::string unpack_dir_;
   // The chunk the decompressor is reading; touched by its thread only.
   std::string current_;
   size_t current_offset_ = 0;

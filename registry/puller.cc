@@ -87,14 +87,17 @@ class Puller : private RepositoryTransfer {
   FetchedManifest FetchManifest(const std::string& tag_or_digest, const std::optional<Digest>& expected);
   std::string FetchConfig(const Descriptor& config);
   void FetchLayers(const std::vector<Descriptor>& layers, const std::vector<Digest>& diff_ids);
-  void FetchLayer(const Descriptor& layer, const Digest& diff_id);
+  // Layer `index` of the image, whose layers have `diff_ids`.
+  void FetchLayer(const Descriptor& layer, const std::vector<Digest>& diff_ids, size_t index);
   // One download of a layer from its start; throws DamagedBlob when what
   // came is not the blob asked for.
-  void DownloadLayer(const Descriptor& layer, const Digest& diff_id, const std::string& what);
+  void DownloadLayer(const Descriptor& layer, const std::vector<Digest>& diff_ids, size_t index,
+                     const std::string& what);
   // After the download: the size, the blob's digest and the diffID checked,
-  // then the blob and its records stored.
+  // then the blob and its records stored and `unpack` (when not null)
+  // committed.
   void CommitLayer(const Descriptor& layer, const Digest& diff_id, store::BlobWriter& writer, DiffIdHasher& hasher,
-                   const std::string& what);
+                   store::LayerUnpack* unpack, const std::string& what);
   Digest DiffIdOfStoredBlob(const Digest& blob) const;
 
   std::string BlobUrl(const Digest& digest) { return session_.Url("/v2/" + repository_ + "/blobs/" + digest.str()); }
@@ -206,7 +209,7 @@ void Puller::FetchLayers(const std::vector<Descriptor>& layers, const std::vecto
   for (const Descriptor& layer : layers)
     Emit({TransferEvent::Kind::kQueued, layer.digest, 0, static_cast<uint64_t>(std::max<int64_t>(layer.size, 0)), ""});
   ParallelFor(layers.size(), options_.parallel_downloads, cancel_,
-              [&](size_t i) { FetchLayer(layers[i], diff_ids[i]); });
+              [&](size_t i) { FetchLayer(layers[i], diff_ids, i); });
 }
 
 Digest Puller::DiffIdOfStoredBlob(const Digest& blob) const {
@@ -218,8 +221,9 @@ Digest Puller::DiffIdOfStoredBlob(const Digest& blob) const {
   return hash.Finish();
 }
 
-void Puller::FetchLayer(const Descriptor& layer, const Digest& diff_id) {
+void Puller::FetchLayer(const Descriptor& layer, const std::vector<Digest>& diff_ids, size_t index) {
   const Digest& digest = layer.digest;
+  const Digest& diff_id = diff_ids[index];
   std::string what = Action() + ": layer " + digest.str();
   if (store_.blobs().Exists(digest)) {
     std::optional<Digest> known = store_.DiffIdOf(digest);
@@ -238,7 +242,7 @@ void Puller::FetchLayer(const Descriptor& layer, const Digest& diff_id) {
   const RetryPolicy& retry = session_.http().options().retry;
   for (int attempt = 1;; ++attempt) {
     try {
-      DownloadLayer(layer, diff_id, what);
+      DownloadLayer(layer, diff_ids, index, what);
       return;
     } catch (const DamagedBlob& e) {
       if (attempt >= retry.max_attempts) throw Error(std::string(e.what()) + "; refusing it after " + Tries(attempt));
@@ -250,10 +254,14 @@ void Puller::FetchLayer(const Descriptor& layer, const Digest& diff_id) {
   }
 }
 
-void Puller::DownloadLayer(const Descriptor& layer, const Digest& diff_id, const std::string& what) {
+void Puller::DownloadLayer(const Descriptor& layer, const std::vector<Digest>& diff_ids, size_t index,
+                           const std::string& what) {
   const Digest& digest = layer.digest;
+  const Digest& diff_id = diff_ids[index];
   auto size = static_cast<uint64_t>(layer.size);
   std::optional<store::BlobWriter> writer;
+  // Declared before the hasher, which applies into it: destroyed after it.
+  std::unique_ptr<store::LayerUnpack> unpack;
   std::unique_ptr<DiffIdHasher> diff_hasher;
   // libcurl hands the body over 16 KiB at a time; batching it costs one
   // write(2) and one hand-over to the decompressor per kWriteBatch instead.
@@ -267,7 +275,9 @@ void Puller::DownloadLayer(const Descriptor& layer, const Digest& diff_id, const
   };
   auto start_over = [&] {
     writer.emplace(store_.blobs().NewWriter());
-    diff_hasher = std::make_unique<DiffIdHasher>();
+    diff_hasher.reset();  // its thread stops applying before its directory goes
+    unpack = options_.unpack ? options_.unpack->Begin(diff_ids, index) : nullptr;
+    diff_hasher = std::make_unique<DiffIdHasher>(unpack ? unpack->dir() : "");
     batch.clear();
   };
   start_over();
@@ -312,11 +322,11 @@ void Puller::DownloadLayer(const Descriptor& layer, const Digest& diff_id, const
     if (!response.ok()) throw session_.Fail(what, repository_, response);
     break;
   }
-  CommitLayer(layer, diff_id, *writer, *diff_hasher, what);
+  CommitLayer(layer, diff_id, *writer, *diff_hasher, unpack.get(), what);
 }
 
 void Puller::CommitLayer(const Descriptor& layer, const Digest& diff_id, store::BlobWriter& writer,
-                         DiffIdHasher& hasher, const std::string& what) {
+                         DiffIdHasher& hasher, store::LayerUnpack* unpack, const std::string& what) {
   const Digest& digest = layer.digest;
   auto size = static_cast<uint64_t>(layer.size);
   if (writer.size() != size)
@@ -345,6 +355,7 @@ void Puller::CommitLayer(const Descriptor& layer, const Digest& diff_id, store::
   if (diff_id_failure) throw *diff_id_failure;
   store_.RecordBlob(layer);
   store_.RecordDiffId(diff_id, digest);
+  if (unpack) unpack->Commit();
   Emit({TransferEvent::Kind::kDone, digest, size, size, ""});
 }
 

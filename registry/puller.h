@@ -14,6 +14,8 @@
 //     request. A layer becomes visible in the store only if its digest
 //     matches, and the pull goes on only if its diffID is the one the config
 //     lists. Layers already in the store with a known diffID are not fetched.
+//     With PullOptions::unpack, the decompressed stream is also applied into
+//     the layer's snapshot, committed once blob and diffID checked out.
 //     A blob (config or layer) that arrives with another digest, or short
 //     or long, is fetched again from its start, up to the HTTP client's
 //     RetryPolicy::max_attempts tries in all (the budget network errors
@@ -30,6 +32,7 @@
 #include "registry/session.h"
 #include "registry/transfer_events.h"
 #include "store/image.h"
+#include "store/layer_unpack.h"
 #include "store/oci.h"
 #include "store/platform.h"
 #include "store/store.h"
@@ -42,6 +45,9 @@ struct PullOptions {
   store::Platform platform = store::HostPlatform();
   // Layers fetched at once: docker's default max-concurrent-downloads.
   int parallel_downloads = 3;
+  // When set, each downloaded layer is also unpacked into its snapshot as
+  // it arrives (store/layer_unpack.h).
+  store::LayerUnpackTarget* unpack = nullptr;
 };
 
 // The Accept header for manifests: every manifest and index type bld reads.

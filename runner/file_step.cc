@@ -30,7 +30,7 @@ std::optional<store::LayerInfo> RunFileStep(store::Store& store, const std::vect
     for (const std::string& line : output.Tail()) what += "\n" + line;
     throw Error(what);
   }
-  std::optional<store::LayerInfo> layer = CommitUpperDir(store, container->upper_dir(), options);
+  std::optional<store::LayerInfo> layer = PromoteUpperDir(store, layers, container->upper_dir(), options);
   ThrowIfInterrupted();
   return layer;
 }

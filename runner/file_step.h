@@ -4,7 +4,8 @@
 //
 // The plan (file_plan.h) runs in a container started through the runner's
 // one entry point (container.h) on a bare overlay root, whose upper dir is
-// the layer, exactly as for a RUN step. Whatever happens, the container is
+// the layer, exactly as for a RUN step: promoted to the layer's snapshot,
+// its blob written later if an image needs it (upper_dir_layer.h). Whatever happens, the container is
 // gone and its directory removed when RunFileStep returns or throws.
 //
 // Thread safety: RunFileStep may be called from several threads at once.
@@ -21,7 +22,7 @@
 namespace bld::runner {
 
 // Carries out `plan` on the image made of `layers` and returns the layer of
-// what changed (nullopt when nothing did). Throws bld::Error naming what
+// what changed (nullopt when nothing did), as RunStep's StepResult::layer. Throws bld::Error naming what
 // failed.
 std::optional<store::LayerInfo> RunFileStep(store::Store& store, const std::vector<LayerRef>& layers,
                                             const FilePlan& plan, const store::LayerWriteOptions& options);

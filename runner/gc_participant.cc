@@ -125,8 +125,9 @@ void RunnerGcParticipant::AddRoots(const store::Store& store, store::GcRoots& ro
   for (const store::Descriptor& image : ContainerImages(store)) roots.images.push_back({image, "a container"});
 }
 
-void RunnerGcParticipant::Sweep(store::Store& store, store::PruneReport& report) {
+void RunnerGcParticipant::Sweep(store::Store& store, const store::GcRoots& roots, store::PruneReport& report) {
   std::set<store::Digest> in_use = SnapshotsInUse(store);
+  in_use.insert(roots.snapshots.begin(), roots.snapshots.end());
   RemoveUnusedRecords(store, in_use);
   for (const store::Digest& chain_id : SnapshotDirectories(store.snapshots_dir())) {
     if (in_use.count(chain_id)) continue;

@@ -5,8 +5,9 @@
 //    after `bld rmi` untagged the image.
 //  - sweep: every snapshot that neither an image a ref names nor a
 //    container's image uses (on this host's platform, the only one bld
-//    unpacks), with its record; then the directories of containers and
-//    unpacks whose process died (RemoveAbandonedRunnerDirs).
+//    unpacks) nor another participant keeps (GcRoots::snapshots: the build
+//    cache's lazy layers), with its record; then the directories of
+//    containers and unpacks whose process died (RemoveAbandonedRunnerDirs).
 //
 // Crash safety: snapshot records go before their directories, and a doomed
 // snapshot directory is first renamed to "tmp-<hex>", the name of an
@@ -26,7 +27,7 @@ namespace bld::runner {
 class RunnerGcParticipant : public store::GcParticipant {
  public:
   void AddRoots(const store::Store& store, store::GcRoots& roots) const override;
-  void Sweep(store::Store& store, store::PruneReport& report) override;
+  void Sweep(store::Store& store, const store::GcRoots& roots, store::PruneReport& report) override;
 
   // The chain IDs of every layer of every image a ref or a container uses.
   static std::set<store::Digest> SnapshotsInUse(const store::Store& store);

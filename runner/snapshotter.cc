@@ -1,5 +1,7 @@
 #include "runner/snapshotter.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +36,46 @@ bool IsDirectory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// Makes a finished unpack the snapshot `chain_id`. The rename publishes it
+// as complete, so its content must reach the disk first: after a power cut,
+// a name under snapshots/ must not lead to a half-written layer. If another
+// process finished the same layer first, ours is removed when `unpack` goes
+// out of scope and theirs is used.
+void Publish(LockedDir& unpack, const store::Digest& chain_id) {
+  CheckSys(::syncfs(unpack.fd()), "flush " + unpack.path() + " to disk");
+  unpack.RenameNoReplace(std::string(chain_id.hex()));
+}
+
+LockedDir NewUnpackDir(const store::Store& store) {
+  LockedDir unpack = LockedDir::Create(store.snapshots_dir(), kUnpackPrefix, kUnpackNameRandomBytes);
+  CheckSys(::fchmod(unpack.fd(), kSnapshotRootMode), "set the mode of " + unpack.path());
+  return unpack;
+}
+
+// A layer a pull applies as it downloads; recorded on Commit.
+class PulledUnpack : public store::LayerUnpack {
+ public:
+  PulledUnpack(store::Store& store, store::Digest chain_id, store::Digest diff_id, std::optional<store::Digest> parent)
+      : store_(store),
+        dir_(NewUnpackDir(store)),
+        chain_id_(std::move(chain_id)),
+        diff_id_(std::move(diff_id)),
+        parent_(std::move(parent)) {}
+
+  const std::string& dir() const override { return dir_.path(); }
+  void Commit() override {
+    Publish(dir_, chain_id_);
+    std::string record = SnapshotRecord(diff_id_, parent_);
+    store_.meta().Write([&](store::WriteTxn& txn) { txn.Put(store::Table::kSnapshots, chain_id_.str(), record); });
+  }
+
+ private:
+  store::Store& store_;
+  LockedDir dir_;
+  store::Digest chain_id_, diff_id_;
+  std::optional<store::Digest> parent_;
+};
+
 }  // namespace
 
 std::vector<store::Digest> Snapshotter::ChainIds(const std::vector<store::Digest>& diff_ids) {
@@ -46,6 +88,34 @@ std::vector<store::Digest> Snapshotter::ChainIds(const std::vector<store::Digest
 
 std::string Snapshotter::Path(const store::Digest& chain_id) const {
   return store_.snapshots_dir() + "/" + std::string(chain_id.hex());
+}
+
+bool Snapshotter::Exists(const store::Store& store, const store::Digest& chain_id) {
+  return IsDirectory(store.snapshots_dir() + "/" + std::string(chain_id.hex()));
+}
+
+store::Digest Snapshotter::Promote(const std::string& dir, const std::vector<LayerRef>& below,
+                                   const store::Digest& diff_id) {
+  std::vector<store::Digest> diff_ids;
+  for (const LayerRef& layer : below) diff_ids.push_back(layer.diff_id);
+  std::optional<store::Digest> parent;
+  if (!diff_ids.empty()) parent = ChainIds(diff_ids).back();
+  diff_ids.push_back(diff_id);
+  store::Digest chain_id = ChainIds(diff_ids).back();
+  std::string target = Path(chain_id);
+  if (!IsDirectory(target)) {
+    // The container wrote through a volatile overlay: its files reach the
+    // disk now, before a name under snapshots/ says they are complete.
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw RunnerSysError("open " + dir);
+    CheckSys(::syncfs(fd.get()), "flush " + dir + " to disk");
+    CheckSys(::fchmod(fd.get(), kSnapshotRootMode), "set the mode of " + dir);
+    if (::renameat2(AT_FDCWD, dir.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0 && errno != EEXIST)
+      throw RunnerSysError("rename " + dir + " to " + target);
+  }
+  std::string record = SnapshotRecord(diff_id, parent);
+  store_.meta().Write([&](store::WriteTxn& txn) { txn.Put(store::Table::kSnapshots, chain_id.str(), record); });
+  return chain_id;
 }
 
 std::vector<std::string> Snapshotter::Prepare(const std::vector<LayerRef>& layers) {
@@ -80,12 +150,17 @@ std::vector<std::string> Snapshotter::Prepare(const std::vector<LayerRef>& layer
   return lowerdirs;
 }
 
-void Snapshotter::Unpack(const LayerRef& layer, const store::Digest& chain_id) {
+void Snapshotter::Unpack(const LayerRef& ref, const store::Digest& chain_id) {
+  LayerRef layer = ref;
+  // A layer whose blob was written after its step (builder/layer_blobs.h)
+  // is named by its diffID; its blob is recorded under that diffID.
+  if (!store_.blobs().Exists(layer.blob))
+    for (const store::Digest& blob : store_.BlobsWithDiffId(layer.diff_id))
+      if (store_.blobs().Exists(blob)) layer.blob = blob;
   if (!store_.blobs().Exists(layer.blob))
     throw Error("runner: layer " + layer.diff_id.str() + " cannot be unpacked: its blob " + layer.blob.str() +
                 " is not in the store");
-  LockedDir unpack = LockedDir::Create(store_.snapshots_dir(), kUnpackPrefix, kUnpackNameRandomBytes);
-  CheckSys(::fchmod(unpack.fd(), kSnapshotRootMode), "set the mode of " + unpack.path());
+  LockedDir unpack = NewUnpackDir(store_);
 
   store::BlobReader reader = store_.blobs().Open(layer.blob);
   store::ApplyOptions options;
@@ -100,13 +175,16 @@ void Snapshotter::Unpack(const LayerRef& layer, const store::Digest& chain_id) {
     throw Error("runner: blob " + layer.blob.str() + " holds the layer " + applied.diff_id.str() + ", not " +
                 layer.diff_id.str() + " as the image says");
 
-  // The rename publishes the snapshot as complete, so its content must reach
-  // the disk first: after a power cut, a name under snapshots/ must not lead
-  // to a half-written layer.
-  CheckSys(::syncfs(unpack.fd()), "flush " + unpack.path() + " to disk");
-  // false: another process finished the same layer first; ours is removed
-  // when `unpack` goes out of scope and theirs is used.
-  unpack.RenameNoReplace(std::string(chain_id.hex()));
+  Publish(unpack, chain_id);
+}
+
+std::unique_ptr<store::LayerUnpack> Snapshotter::PullUnpacks::Begin(const std::vector<store::Digest>& diff_ids,
+                                                                    size_t index) {
+  store::Digest chain_id = ChainIds(diff_ids).at(index);
+  if (Exists(store_, chain_id)) return nullptr;
+  std::optional<store::Digest> parent;
+  if (index > 0) parent = ChainIds(diff_ids)[index - 1];
+  return std::make_unique<PulledUnpack>(store_, chain_id, diff_ids[index], parent);
 }
 
 std::vector<std::string> Snapshotter::RemoveAbandonedUnpacks() {

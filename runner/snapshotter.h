@@ -25,10 +25,12 @@
 // store at once.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "store/digest.h"
+#include "store/layer_unpack.h"
 #include "store/store.h"
 
 namespace bld::runner {
@@ -55,10 +57,31 @@ class Snapshotter {
 
   // The directory of the snapshot with this chain ID.
   std::string Path(const store::Digest& chain_id) const;
+  // Whether the snapshot with this chain ID is in place in `store`.
+  static bool Exists(const store::Store& store, const store::Digest& chain_id);
+
+  // Makes `dir`, a directory in the snapshot format on the store's
+  // filesystem (a container's upper dir), the snapshot of the layer
+  // `diff_id` on top of the stack `below` (base first). Returns its chain
+  // ID. When that snapshot exists already (the same layer, made by another
+  // step or process), `dir` is left where it is and the existing one used.
+  store::Digest Promote(const std::string& dir, const std::vector<LayerRef>& below, const store::Digest& diff_id);
 
   // Removes the temporary directories of unpacks whose process died; returns
   // their paths.
   std::vector<std::string> RemoveAbandonedUnpacks();
+
+  // Unpacks fed by a pull as it downloads (store/layer_unpack.h), each in its
+  // own locked temporary directory, renamed into place by Commit as Prepare
+  // does.
+  class PullUnpacks : public store::LayerUnpackTarget {
+   public:
+    explicit PullUnpacks(store::Store& store) : store_(store) {}
+    std::unique_ptr<store::LayerUnpack> Begin(const std::vector<store::Digest>& diff_ids, size_t index) override;
+
+   private:
+    store::Store& store_;
+  };
 
  private:
   void Unpack(const LayerRef& layer, const store::Digest& chain_id);

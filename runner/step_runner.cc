@@ -22,7 +22,8 @@ StepResult RunStep(store::Store& store, const StepSpec& spec, const OutputLines:
   StepResult result;
   result.status = container->Wait(output, spec.cancel_fd);
   result.output_tail = output.Tail();
-  if (result.status.ok()) result.layer = CommitUpperDir(store, container->upper_dir(), spec.layer_options);
+  if (result.status.ok())
+    result.layer = PromoteUpperDir(store, spec.layers, container->upper_dir(), spec.layer_options);
   // A signal that came after the container ended was held back by the
   // scope; the build must stop all the same.
   ThrowIfInterrupted();

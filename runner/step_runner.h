@@ -7,7 +7,10 @@
 // It unpacks the layers that are not yet snapshots (snapshotter.h), runs the
 // command in a throwaway container on them (container.h), streams its output
 // line by line, and, if the command succeeded, turns what it changed into a
-// layer in the store (upper_dir_layer.h). Whatever happens (success, failed
+// layer: its diffID is computed and the upper dir becomes the layer's
+// snapshot, so the next step starts at once; the layer's blob is written
+// later, from the snapshot, if an image needs it (upper_dir_layer.h).
+// Whatever happens (success, failed
 // command, setup error, exception, Ctrl-C) the container is dead and its
 // directory removed when RunStep returns or throws.
 //
@@ -38,7 +41,7 @@ namespace bld::runner {
 struct StepSpec {
   std::vector<LayerRef> layers;  // the image's layers, base first
   RunConfig run;
-  store::LayerWriteOptions layer_options;
+  store::LayerWriteOptions layer_options;  // its time clamp shapes the diff
   // Output lines kept for the error report of a failing step.
   size_t output_tail_lines = 10;
   // Readable once the step should stop: RunStep then kills the container,
@@ -49,7 +52,8 @@ struct StepSpec {
 struct StepResult {
   ExitStatus status;
   std::vector<std::string> output_tail;  // the last output lines, oldest first
-  // The layer the step added: only when it succeeded and changed files.
+  // The layer the step added: only when it succeeded and changed files. It
+  // names the uncompressed tar (digest == diff_id), kept as a snapshot.
   std::optional<store::LayerInfo> layer;
 };
 

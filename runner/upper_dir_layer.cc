@@ -19,14 +19,24 @@ bool IsUpperDirEmpty(const std::string& upperdir) {
   return true;
 }
 
-std::optional<store::LayerInfo> CommitUpperDir(store::Store& store, const std::string& upperdir,
-                                               const store::LayerWriteOptions& options) {
-  if (IsUpperDirEmpty(upperdir)) return std::nullopt;
+store::LayerInfo DiffLayer(const std::string& dir, const store::LayerWriteOptions& options) {
+  store::LayerWriteOptions plain = options;
+  plain.compression = store::Compression::kNone;
+  return store::WriteLayerFromOverlayUpper(dir, plain, [](const void*, size_t) { ThrowIfInterrupted(); });
+}
+
+store::LayerInfo StoreLayerBlob(store::Store& store, const std::string& dir, const store::LayerWriteOptions& options,
+                                const std::optional<store::Digest>& expected_diff_id,
+                                const std::function<void()>& each_chunk) {
   store::BlobWriter writer = store.blobs().NewWriter();
-  store::LayerInfo layer = store::WriteLayerFromOverlayUpper(upperdir, options, [&](const void* data, size_t size) {
+  store::LayerInfo layer = store::WriteLayerFromOverlayUpper(dir, options, [&](const void* data, size_t size) {
     ThrowIfInterrupted();
+    if (each_chunk) each_chunk();
     writer.Write(data, size);
   });
+  if (expected_diff_id && layer.diff_id != *expected_diff_id)
+    throw Error("runner: " + dir + " holds the layer " + layer.diff_id.str() + ", not " + expected_diff_id->str() +
+                " as recorded");
   writer.Commit(layer.digest);
   store::Descriptor descriptor;
   descriptor.media_type = layer.media_type;
@@ -35,6 +45,30 @@ std::optional<store::LayerInfo> CommitUpperDir(store::Store& store, const std::s
   store.RecordBlob(descriptor);
   store.RecordDiffId(layer.diff_id, layer.digest);
   return layer;
+}
+
+std::optional<store::LayerInfo> PromoteUpperDir(store::Store& store, const std::vector<LayerRef>& below,
+                                                const std::string& upperdir, const store::LayerWriteOptions& options) {
+  if (IsUpperDirEmpty(upperdir)) return std::nullopt;
+  store::LayerInfo layer = DiffLayer(upperdir, options);
+  Snapshotter(store).Promote(upperdir, below, layer.diff_id);
+  return layer;
+}
+
+store::LayerInfo StoreSnapshotBlob(store::Store& store, const store::Digest& chain_id, const store::Digest& diff_id,
+                                   const store::LayerWriteOptions& options,
+                                   const std::function<void()>& each_chunk) {
+  Snapshotter snapshotter(store);
+  if (!Snapshotter::Exists(store, chain_id))
+    throw Error("runner: the layer " + diff_id.str() + " has no blob and its snapshot " + chain_id.str() +
+                " is gone; build again with --no-cache");
+  return StoreLayerBlob(store, snapshotter.Path(chain_id), options, diff_id, each_chunk);
+}
+
+std::optional<store::LayerInfo> CommitUpperDir(store::Store& store, const std::string& upperdir,
+                                               const store::LayerWriteOptions& options) {
+  if (IsUpperDirEmpty(upperdir)) return std::nullopt;
+  return StoreLayerBlob(store, upperdir, options);
 }
 
 }  // namespace bld::runner

@@ -88,9 +88,13 @@ uint64_t PruneReport::reclaimed_bytes() const {
   return total;
 }
 
-std::set<Digest> LiveBlobs(const Store& store, const std::vector<GcParticipant*>& participants) {
+GcRoots CollectRoots(const Store& store, const std::vector<GcParticipant*>& participants) {
   GcRoots roots;
   for (const GcParticipant* participant : participants) participant->AddRoots(store, roots);
+  return roots;
+}
+
+std::set<Digest> LiveBlobs(const Store& store, const GcRoots& roots) {
   std::set<Digest> live = roots.blobs;
   for (const GcRoots::Image& image : roots.images)
     AddClosure(store, image.manifest, image.manifest.digest.str() + " (used by " + image.user + ")", live);
@@ -102,7 +106,8 @@ PruneReport Prune(Store& store, const GcLock& lock, const std::vector<GcParticip
   if (lock.mode() != GcLock::Mode::kExclusive)
     throw Error("prune: the store lock must be held exclusively while blobs are removed");
   PruneReport report;
-  std::set<Digest> live = LiveBlobs(store, participants);
+  GcRoots roots = CollectRoots(store, participants);
+  std::set<Digest> live = LiveBlobs(store, roots);
 
   std::vector<BlobInfo> dead;
   for (const Digest& d : store.blobs().List()) {
@@ -136,7 +141,7 @@ PruneReport Prune(Store& store, const GcLock& lock, const std::vector<GcParticip
     if (store.blobs().Remove(blob.digest)) report.blobs.push_back(blob);
   report.ingest_leftovers = store.blobs().RemoveIngestLeftovers();
 
-  for (GcParticipant* participant : participants) participant->Sweep(store, report);
+  for (GcParticipant* participant : participants) participant->Sweep(store, roots, report);
   return report;
 }
 

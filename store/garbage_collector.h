@@ -11,7 +11,9 @@
 //  - every blob in the closure of every ref (manifests, configs, layers);
 //  - every blob in the closure of an image a participant names (a
 //    container's image after `bld rmi`), and every blob it names alone (the
-//    layers of a build cache record).
+//    layers of a build cache record);
+//  - every snapshot a participant names (a build cache record's layer whose
+//    blob was never written): the one that sweeps snapshots sees the roots.
 // Dead, and removed: every other blob with its records (table blobs, both
 // diffID tables, and the hints other modules keep in table blobs under
 // "<kind>/<digest>/..." keys, like registry/blob_sources.h), and ingest files
@@ -89,6 +91,8 @@ struct GcRoots {
   };
   std::vector<Image> images;
   std::set<Digest> blobs;  // single blobs, kept whatever they are
+  // Chain IDs of snapshots kept whatever image uses them.
+  std::set<Digest> snapshots;
 };
 
 // A module that keeps things in the store prune must know of.
@@ -101,15 +105,18 @@ class GcParticipant {
   virtual void AddRoots(const Store& store, GcRoots& roots) const = 0;
   // Removes what the module owns and no longer needs, once the dead blobs
   // are gone, and adds it to `report`. The blobs of every ref and root are
-  // still there.
-  virtual void Sweep(Store& store, PruneReport& report) = 0;
+  // still there; `roots` is what every participant added.
+  virtual void Sweep(Store& store, const GcRoots& roots, PruneReport& report) = 0;
 };
 
-// The blobs prune keeps: the closure of every ref and of every image the
-// participants name, and the blobs they name. Throws when such a manifest is
-// missing or malformed: then what that image needs is unknown, and nothing
-// may be removed.
-std::set<Digest> LiveBlobs(const Store& store, const std::vector<GcParticipant*>& participants = {});
+// What the participants keep, each adding to the same roots.
+GcRoots CollectRoots(const Store& store, const std::vector<GcParticipant*>& participants);
+
+// The blobs prune keeps: the closure of every ref and of every image in
+// `roots`, and the blobs it names. Throws when such a manifest is missing or
+// malformed: then what that image needs is unknown, and nothing may be
+// removed.
+std::set<Digest> LiveBlobs(const Store& store, const GcRoots& roots = {});
 
 // Removes what is dead (see the top of this file). `lock` must be exclusive.
 PruneReport Prune(Store& store, const GcLock& lock, const std::vector<GcParticipant*>& participants = {});

@@ -172,6 +172,17 @@ void Store::RecordDiffId(const Digest& diff_id, const Digest& blob) {
   });
 }
 
+std::vector<Digest> Store::BlobsWithDiffId(const Digest& diff_id) const {
+  std::string prefix = diff_id.str() + kDiffIdKeySeparator;
+  std::vector<std::string> keys;
+  meta_.Read([&](ReadTxn& txn) {
+    txn.Scan(Table::kDiffIds, prefix, [&](std::string_view key, std::string_view) { keys.emplace_back(key); });
+  });
+  std::vector<Digest> blobs;
+  for (const std::string& key : keys) blobs.push_back(Digest::Parse(std::string_view(key).substr(prefix.size())));
+  return blobs;
+}
+
 std::optional<Digest> Store::DiffIdOf(const Digest& blob) const {
   std::optional<std::string> diff_id =
       meta_.Read([&](ReadTxn& txn) { return txn.Get(Table::kBlobDiffIds, blob.str()); });

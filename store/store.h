@@ -90,6 +90,8 @@ class Store {
   // Records that `blob` is a compressed (or plain) form of the layer whose
   // uncompressed tar has digest `diff_id`, in both directions.
   void RecordDiffId(const Digest& diff_id, const Digest& blob);
+  // The blobs known to hold the layer `diff_id` (gzip, zstd, ...), sorted.
+  std::vector<Digest> BlobsWithDiffId(const Digest& diff_id) const;
   std::optional<Digest> DiffIdOf(const Digest& blob) const;
 
  private:

@@ -3,9 +3,15 @@
 #include "builder/build_cache.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "builder/layer_blobs.h"
+#include "runner/gc_participant.h"
+#include "runner/snapshotter.h"
+#include "runner/upper_dir_layer.h"
 #include "store/garbage_collector.h"
+#include "store/image.h"
 #include "support/process.h"
 
 using bld::builder::BuildCacheGcParticipant;
@@ -67,10 +73,36 @@ TEST_CASE("the layers of a record the build cache wrote itself stay through a pr
   d.digest = layer;
   d.size = 11;
   state.layers = {d};
+  // As the builder writes a record: a diffID per layer.
+  state.config.rootfs.diff_ids = {bld::store::Sha256::Of("the layer's tar")};
   bld::builder::BuildCache cache(*f.store);
   cache.Put(std::string(64, 'd'), state);
   cache.Flush();
   f.Prune();
   CHECK(f.store->blobs().Exists(layer));
   CHECK(cache.Get(std::string(64, 'd')).has_value());
+}
+
+TEST_CASE("prune with the runner keeps the snapshot of a cached layer that has no blob") {
+  Fixture f;
+  std::string upper = f.store->tmp_dir() + "/upper";
+  bld::testing::WriteFile(upper + "/a", "alpha\n");
+  std::optional<bld::store::LayerInfo> layer = bld::runner::PromoteUpperDir(*f.store, {}, upper, {});
+  REQUIRE(layer);
+  REQUIRE_FALSE(f.store->blobs().Exists(layer->digest));
+  bld::builder::ImageState state;
+  state.layers.push_back(bld::store::LayerDescriptor(*layer));
+  state.config.rootfs.diff_ids.push_back(layer->diff_id);
+  bld::builder::BuildCache cache(*f.store);
+  cache.Put(std::string(64, 'e'), state);
+  cache.Flush();
+  Digest chain_id = bld::builder::LayerChainIds(state).at(0);
+
+  BuildCacheGcParticipant cache_gc;
+  bld::runner::RunnerGcParticipant runner;
+  GcLock lock(*f.store, GcLock::Mode::kExclusive);
+  bld::store::PruneReport report = bld::store::Prune(*f.store, lock, {&cache_gc, &runner});
+  CHECK(report.snapshots.empty());
+  CHECK(std::filesystem::exists(bld::runner::Snapshotter(*f.store).Path(chain_id)));
+  CHECK(cache.Get(std::string(64, 'e')).has_value());
 }

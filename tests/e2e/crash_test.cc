@@ -139,3 +139,84 @@ TEST_CASE("import, save and load killed at random points leave a store the next 
   CHECK(check.exit_code == 0);
   CHECK_THAT(check.out, !Catch::Contains("unfinished writes"));
 }
+
+namespace {
+
+// Big enough that compressing its layer takes a moment to land a kill in.
+constexpr size_t kNoiseBytes = 32 << 20;
+// How often the build is watched for its first blob write.
+constexpr auto kPollInterval = std::chrono::milliseconds(1);
+constexpr auto kBuildTimeout = std::chrono::seconds(120);
+
+bool DirectoryHasEntries(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec) && !fs::is_empty(path, ec);
+}
+
+// Starts `args` and kills it with SIGKILL as soon as `root`'s ingest
+// directory has a file in it (a blob being written). Returns true if the
+// kill landed before the command ended.
+bool KillAtFirstBlobWrite(const std::vector<std::string>& args, const std::string& root) {
+  pid_t pid = bld::testing::SpawnBld(args);
+  bool killed = false;
+  for (auto start = Clock::now(); Clock::now() - start < kBuildTimeout;) {
+    if (waitpid(pid, nullptr, WNOHANG) != 0) break;
+    if (DirectoryHasEntries(root + "/ingest")) {
+      killed = kill(pid, SIGKILL) == 0;
+      break;
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return killed && WIFSIGNALED(status);
+}
+
+}  // namespace
+
+TEST_CASE("a build killed between a layer's diff and its blob leaves a store that check accepts and the next build finishes") {
+  TempDir dir;
+  std::string root = dir / "store";
+  std::string context = dir / "context";
+  bld::testing::MakeBusyboxTar(dir / "busybox.tar");
+  const std::map<std::string, std::string> epoch = {{"SOURCE_DATE_EPOCH", "0"}};
+  REQUIRE(RunBld({"--root", root, "import", dir / "busybox.tar", "busybox"}, "", epoch).exit_code == 0);
+  bld::testing::WriteFile(context + "/Dockerfile", "FROM busybox\nCOPY noise /noise\nRUN echo after > /after\n");
+  {
+    std::ofstream noise(context + "/noise", std::ios::binary);
+    std::mt19937_64 bytes(7);
+    for (size_t i = 0; i < kNoiseBytes / 8; ++i) {
+      uint64_t v = bytes();
+      noise.write(reinterpret_cast<const char*>(&v), sizeof v);
+    }
+  }
+  const std::vector<std::string> build = {"--root", root, "build", "-q", "--build-arg", "SOURCE_DATE_EPOCH=0",
+                                          "-t", "victim", context};
+
+  // The first blob a build writes is the compressed COPY layer, whose
+  // snapshot is in place by then.
+  REQUIRE(KillAtFirstBlobWrite(build, root));
+  CHECK_THAT(RunBld({"--root", root, "images"}).out, !Catch::Contains("victim"));
+  ProcessResult check = RunBld({"--root", root, "check"});
+  INFO(check.out << check.err);
+  REQUIRE(check.exit_code == 0);
+
+  ProcessResult again = RunBld(build);
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  check = RunBld({"--root", root, "check"});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+  CHECK_THAT(check.out, !Catch::Contains("unfinished writes"));
+
+  // The same image a build that was never interrupted makes.
+  TempDir clean;
+  std::string clean_root = clean / "store";
+  REQUIRE(RunBld({"--root", clean_root, "import", dir / "busybox.tar", "busybox"}, "", epoch).exit_code == 0);
+  std::vector<std::string> clean_build = build;
+  clean_build[1] = clean_root;
+  ProcessResult reference = RunBld(clean_build);
+  REQUIRE(reference.exit_code == 0);
+  CHECK(again.out == reference.out);
+}

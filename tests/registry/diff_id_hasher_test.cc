@@ -2,8 +2,10 @@
 #include "registry/diff_id_hasher.h"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "store/error.h"
+#include "support/process.h"
 #include "support/registry_test_image.h"
 
 using bld::registry::DiffIdHasher;
@@ -50,4 +52,24 @@ TEST_CASE("a hasher dropped unfinished stops its thread") {
   std::string gz = Gzip(MakeTar({{"a.bin", RandomBytes(1 << 20, 3)}}));
   DiffIdHasher hasher;
   Feed(hasher, gz.substr(0, gz.size() / 2), 4096);
+}
+
+TEST_CASE("a hasher given a directory applies the layer into it and gives the same diffID") {
+  std::string tar = MakeTar({{"dir/a.bin", RandomBytes(1 << 20, 4)}, {"b.txt", "bee\n"}});
+  bld::testing::TempDir dir;
+  DiffIdHasher hasher(dir.path());
+  Feed(hasher, Gzip(tar), 16 << 10);
+  CHECK(hasher.Finish().str() == Sha256Digest(tar));
+  CHECK(bld::testing::ReadFile(dir / "b.txt") == "bee\n");
+  CHECK(bld::testing::ReadFile(dir / "dir/a.bin") == RandomBytes(1 << 20, 4));
+}
+
+TEST_CASE("a layer the applier refuses is an error of the hasher that unpacks it") {
+  std::string tar = MakeTar({{"../escape.txt", "out\n"}});
+  bld::testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/root");
+  DiffIdHasher hasher(dir.path() + "/root");
+  Feed(hasher, Gzip(tar), 4096);
+  CHECK_THROWS_AS(hasher.Finish(), bld::Error);
+  CHECK_FALSE(std::filesystem::exists(dir / "escape.txt"));
 }

@@ -1,6 +1,9 @@
 // Push and pull against a real registry (Debian's docker-registry) in each of
 // its setups: plain HTTP, Basic auth, token auth and TLS.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
 
 #include "registry/credentials.h"
 #include "registry/puller.h"
@@ -254,4 +257,65 @@ TEST_CASE("pushing an image the store does not have says so") {
   auto store = client.NewStore();
   CHECK_THROWS_WITH(Push(*store, Reference::ParseDockerRef(registry.host() + "/team/ghost:v1"), client.push()),
                     Catch::Contains("no image") && Catch::Contains("ghost:v1"));
+}
+
+namespace {
+
+// Unpacks into directories of a test's own, recording what was committed.
+struct RecordingUnpacks : bld::store::LayerUnpackTarget {
+  struct Unpack : bld::store::LayerUnpack {
+    Unpack(RecordingUnpacks& owner, std::string dir, size_t index) : owner(owner), path(std::move(dir)), index(index) {
+      std::filesystem::create_directories(path);
+    }
+    const std::string& dir() const override { return path; }
+    void Commit() override {
+      std::lock_guard lock(owner.mu);
+      owner.committed.push_back(index);
+    }
+    RecordingUnpacks& owner;
+    std::string path;
+    size_t index;
+  };
+  std::unique_ptr<bld::store::LayerUnpack> Begin(const std::vector<Digest>&, size_t index) override {
+    std::lock_guard lock(mu);
+    if (index == skip) return nullptr;
+    return std::make_unique<Unpack>(*this, dir / ("layer" + std::to_string(index) + "-" + std::to_string(begun++)),
+                                    index);
+  }
+  TempDir dir;
+  std::mutex mu;
+  std::vector<size_t> committed;
+  int begun = 0;
+  size_t skip = SIZE_MAX;  // a layer already unpacked
+};
+
+}  // namespace
+
+TEST_CASE("a pull with an unpack target applies each layer it downloads, from the same stream, and commits it") {
+  RegistryServer registry;
+  Client client(registry);
+  auto source = client.NewStore();
+  TestImage image = BuildTestImage(SmallImageSpec("unpacked"));
+  REQUIRE(image.layers.size() >= 2);
+  std::string name = registry.host() + "/team/app:v1";
+  PutInStore(*source, name, image);
+  Push(*source, Reference::ParseDockerRef(name), client.push());
+
+  auto target = client.NewStore();
+  RecordingUnpacks unpacks;
+  unpacks.skip = 0;
+  PullOptions options = client.pull();
+  options.unpack = &unpacks;
+  Pull(*target, Reference::ParseDockerRef(name), options);
+  CheckHasImage(*target, image);
+  std::vector<size_t> committed = unpacks.committed;
+  std::sort(committed.begin(), committed.end());
+  std::vector<size_t> expected;
+  for (size_t i = 1; i < image.layers.size(); ++i) expected.push_back(i);
+  CHECK(committed == expected);
+  // What the layer holds is in its directory.
+  std::string unpacked;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(unpacks.dir.path()))
+    if (entry.path().filename() == "hello.txt") unpacked = bld::testing::ReadFile(entry.path());
+  CHECK(unpacked == "hello from a test image unpacked\n");
 }

@@ -54,6 +54,18 @@ struct Fixture {
   }
 };
 
+// A participant that keeps one snapshot, as the build cache keeps those of
+// its layers that have no blob.
+class KeepsSnapshot : public store::GcParticipant {
+ public:
+  explicit KeepsSnapshot(Digest chain_id) : chain_id_(std::move(chain_id)) {}
+  void AddRoots(const store::Store&, store::GcRoots& roots) const override { roots.snapshots.insert(chain_id_); }
+  void Sweep(store::Store&, const store::GcRoots&, PruneReport&) override {}
+
+ private:
+  Digest chain_id_;
+};
+
 }  // namespace
 
 TEST_CASE("prune removes snapshots not in use with their records, and keeps those in use") {
@@ -74,6 +86,21 @@ TEST_CASE("prune removes snapshots not in use with their records, and keeps thos
   CHECK(f.HasRecord(used));
   CHECK_FALSE(f.HasRecord(unused));
   CHECK_FALSE(f.HasRecord(recorded_only));
+}
+
+TEST_CASE("a snapshot another participant keeps survives the runner's sweep, whatever the order") {
+  Fixture f;
+  Digest kept = Sha256::Of("kept by another participant");
+  Digest unused = Sha256::Of("unused");
+  f.MakeSnapshot(kept);
+  f.MakeSnapshot(unused);
+  RunnerGcParticipant runner;
+  KeepsSnapshot keeper(kept);
+  GcLock lock(*f.store, GcLock::Mode::kExclusive);
+  PruneReport report = store::Prune(*f.store, lock, {&runner, &keeper});
+  CHECK(report.snapshots == std::vector<Digest>{unused});
+  CHECK(fs::exists(f.SnapshotDir(kept) + "/etc/file"));
+  CHECK(f.HasRecord(kept));
 }
 
 TEST_CASE("prune finishes a snapshot removal that a killed prune left under the retired name") {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "runner/upper_dir_layer.h"
 #include "store/layer_applier.h"
 #include "store/layer_writer.h"
 #include "support/busybox.h"
@@ -107,7 +108,16 @@ RunnerFixture::Run RunnerFixture::Sh(const std::string& script, runner::RunConfi
     run.output.append(line);
     run.output += '\n';
   });
+  if (run.result.layer) run.blob = WriteLayerBlob(*store_, spec.layers, *run.result.layer);
   return run;
+}
+
+store::Digest WriteLayerBlob(store::Store& store, const std::vector<runner::LayerRef>& below,
+                             const store::LayerInfo& layer) {
+  std::vector<store::Digest> diff_ids;
+  for (const runner::LayerRef& ref : below) diff_ids.push_back(ref.diff_id);
+  diff_ids.push_back(layer.diff_id);
+  return runner::StoreSnapshotBlob(store, runner::Snapshotter::ChainIds(diff_ids).back(), layer.diff_id, {}).digest;
 }
 
 }  // namespace bld::testing

@@ -25,6 +25,11 @@ runner::LayerRef ImportDirectoryLayer(store::Store& store, const std::string& di
 // registry client would unpack the image.
 void ApplyLayers(store::Store& store, const std::vector<runner::LayerRef>& layers, const std::string& target);
 
+// Writes the blob of a step's `layer` (made on `below`) from its snapshot,
+// as the builder does for an image's layers; returns its digest.
+store::Digest WriteLayerBlob(store::Store& store, const std::vector<runner::LayerRef>& below,
+                             const store::LayerInfo& layer);
+
 // The entry names of a layer blob, without "./" and trailing "/", sorted.
 std::set<std::string> LayerEntryNames(store::Store& store, const store::Digest& blob);
 
@@ -56,6 +61,9 @@ class RunnerFixture {
   struct Run {
     runner::StepResult result;
     std::string output;  // every line, each followed by '\n'
+    // The blob of result.layer, written from its snapshot as a build does
+    // for the layers of its image (the step itself writes none).
+    store::Digest blob;
   };
   // Runs `script` with /bin/sh -c on the base layer (and `extra` layers on
   // top), with `config` for everything else.

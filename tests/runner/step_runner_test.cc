@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "runner/capabilities.h"
+#include "runner/snapshotter.h"
+#include "runner/upper_dir_layer.h"
 #include "runner_test_support.h"
 #include "support/isolation.h"
 #include "support/process.h"
@@ -38,7 +40,7 @@ TEST_CASE("a RUN that adds, changes and deletes files and replaces a directory m
   RunnerFixture::Run run = fixture.Sh(kDiffScript);
   REQUIRE(run.result.status.ok());
   REQUIRE(run.result.layer);
-  CHECK(LayerEntryNames(fixture.store(), run.result.layer->digest) ==
+  CHECK(LayerEntryNames(fixture.store(), run.blob) ==
         std::set<std::string>{"data", "data/.wh.remove", "data/added", "data/change", "replace", "replace/.wh..wh..opq",
                               "replace/new"});
 }
@@ -54,22 +56,42 @@ TEST_CASE("the base layer plus a RUN's layer unpack to the tree the command made
   REQUIRE(RunProcess({"chroot", expected.path(), "/bin/sh", "-c", kDiffScript}).exit_code == 0);
 
   TempDir unpacked;
-  ApplyLayers(fixture.store(), {fixture.base(), {run.result.layer->diff_id, run.result.layer->digest}},
+  ApplyLayers(fixture.store(), {fixture.base(), {run.result.layer->diff_id, run.blob}},
               unpacked.path());
   CHECK(DescribeTree(unpacked.path()) == DescribeTree(expected.path()));
 }
 
-TEST_CASE("the layer is in the store under its digest with its diffID recorded") {
+TEST_CASE("a RUN's layer is its snapshot, named by its diffID, with no blob until one is written from it") {
   RunnerFixture fixture;
   RunnerFixture::Run run = fixture.Sh("echo hi > /hello");
   REQUIRE(run.result.layer);
   const store::LayerInfo& layer = *run.result.layer;
-  CHECK(fixture.store().blobs().Verify(layer.digest));
-  CHECK(fixture.store().DiffIdOf(layer.digest) == layer.diff_id);
-  std::optional<store::Descriptor> record = fixture.store().BlobRecord(layer.digest);
+  CHECK(layer.digest == layer.diff_id);
+  CHECK(layer.media_type == store::kMediaTypeLayerTar);
+  store::Digest chain_id = runner::Snapshotter::ChainIds({fixture.base().diff_id, layer.diff_id}).back();
+  CHECK(runner::Snapshotter::Exists(fixture.store(), chain_id));
+  CHECK_FALSE(fixture.store().blobs().Exists(layer.digest));
+
+  store::LayerInfo blob = runner::StoreSnapshotBlob(fixture.store(), chain_id, layer.diff_id, {});
+  CHECK(blob.diff_id == layer.diff_id);
+  CHECK(blob.uncompressed_size == layer.uncompressed_size);
+  CHECK(fixture.store().blobs().Verify(blob.digest));
+  CHECK(fixture.store().DiffIdOf(blob.digest) == layer.diff_id);
+  std::optional<store::Descriptor> record = fixture.store().BlobRecord(blob.digest);
   REQUIRE(record);
-  CHECK(record->media_type == layer.media_type);
-  CHECK(record->size == static_cast<int64_t>(layer.compressed_size));
+  CHECK(record->media_type == store::kMediaTypeLayerGzip);
+  CHECK(record->size == static_cast<int64_t>(blob.compressed_size));
+}
+
+TEST_CASE("a snapshot whose tree no longer gives the recorded diffID writes no blob") {
+  RunnerFixture fixture;
+  RunnerFixture::Run run = fixture.Sh("echo hi > /hello");
+  REQUIRE(run.result.layer);
+  store::Digest chain_id = runner::Snapshotter::ChainIds({fixture.base().diff_id, run.result.layer->diff_id}).back();
+  bld::testing::WriteFile(runner::Snapshotter(fixture.store()).Path(chain_id) + "/extra", "tampered\n");
+  CHECK_THROWS_WITH(runner::StoreSnapshotBlob(fixture.store(), chain_id, run.result.layer->diff_id, {}),
+                    Catch::Contains("not " + run.result.layer->diff_id.str() + " as recorded"));
+  CHECK(fixture.store().BlobsWithDiffId(run.result.layer->diff_id).size() == 1);  // run.blob, from before
 }
 
 TEST_CASE("a RUN that changes nothing adds no layer") {
@@ -87,7 +109,7 @@ TEST_CASE("mount points and generated files never leak into a layer") {
       "ls /proc /sys /dev > /dev/null");
   REQUIRE(run.result.status.ok());
   REQUIRE(run.result.layer);
-  std::set<std::string> names = LayerEntryNames(fixture.store(), run.result.layer->digest);
+  std::set<std::string> names = LayerEntryNames(fixture.store(), run.blob);
   CHECK(names == std::set<std::string>{"etc", "etc/newfile", "tmp", "tmp/t"});
   for (const char* path : kRunnerPaths) CHECK(names.count(path) == 0);
 }
@@ -100,7 +122,7 @@ TEST_CASE("a directory the container writes into keeps the image's mode and owne
   RunnerFixture::Run run = fixture.Sh("stat -c '%a %u:%g' /etc && touch /etc/newfile");
   REQUIRE(run.result.layer);
   CHECK(run.output == "750 0:1001\n");
-  ProcessResult listing = RunProcess({"tar", "-tvf", fixture.store().blobs().Path(run.result.layer->digest)});
+  ProcessResult listing = RunProcess({"tar", "-tvf", fixture.store().blobs().Path(run.blob)});
   CHECK_THAT(listing.out, Catch::Contains("drwxr-x--- 0/1001"));
 }
 
@@ -237,7 +259,7 @@ TEST_CASE("WORKDIR is the working directory and is created when missing") {
   RunnerFixture::Run run = fixture.Sh("pwd; stat -c '%a %u' /srv/app", config);
   CHECK(run.output == "/srv/app\n755 0\n");
   REQUIRE(run.result.layer);
-  CHECK(LayerEntryNames(fixture.store(), run.result.layer->digest) == std::set<std::string>{"srv", "srv/app"});
+  CHECK(LayerEntryNames(fixture.store(), run.blob) == std::set<std::string>{"srv", "srv/app"});
 }
 
 TEST_CASE("a WORKDIR that is a file names the step that failed") {
@@ -340,7 +362,7 @@ TEST_CASE("a step runs on the layers of earlier steps") {
   RunnerFixture::Run second = fixture.Sh("cat /f /d/g && rm /f", {}, {layer});
   CHECK(second.output == "one\ntwo\n");
   REQUIRE(second.result.layer);
-  CHECK(LayerEntryNames(fixture.store(), second.result.layer->digest) == std::set<std::string>{".wh.f"});
+  CHECK(LayerEntryNames(fixture.store(), second.blob) == std::set<std::string>{".wh.f"});
 }
 
 }  // namespace

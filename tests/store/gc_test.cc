@@ -80,7 +80,7 @@ class FakeParticipant : public GcParticipant {
     roots.blobs.insert(blobs.begin(), blobs.end());
     roots.images.insert(roots.images.end(), images.begin(), images.end());
   }
-  void Sweep(Store& store, PruneReport& report) override {
+  void Sweep(Store& store, const GcRoots&, PruneReport& report) override {
     ++sweeps;
     blobs_at_sweep = store.blobs().List();
     report.leftovers.insert(report.leftovers.end(), leftovers.begin(), leftovers.end());
