@@ -37,6 +37,24 @@ ImageState ParseState(std::string_view text) {
   return s;
 }
 
+void BuildCacheGcParticipant::AddRoots(const store::Store& store, store::GcRoots& roots) const {
+  std::vector<std::string> records;
+  store.meta().Read([&](const store::ReadTxn& txn) {
+    txn.Scan(store::Table::kCache, kResultPrefix,
+             [&](std::string_view, std::string_view value) { records.emplace_back(value); });
+  });
+  for (const std::string& record : records) {
+    json j = json::parse(record, nullptr, false);
+    if (!j.is_object() || !j.contains("layers") || !j["layers"].is_array()) continue;
+    for (const json& layer : j["layers"]) {
+      if (!layer.is_object() || !layer.contains("digest") || !layer["digest"].is_string()) continue;
+      std::string digest = layer["digest"].get<std::string>();
+      if (store::Digest::Valid(digest)) roots.blobs.insert(store::Digest::Parse(digest));
+    }
+  }
+  roots.snapshots.merge(LazyLayerSnapshots(store));
+}
+
 std::optional<ImageState> BuildCache::Get(const std::string& key) const {
   std::optional<std::string> rec = store_.meta().Read(
       [&](store::ReadTxn& t) { return t.Get(store::Table::kCache, std::string(kResultPrefix) + key); });

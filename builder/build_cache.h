@@ -12,7 +12,8 @@
 // say what changed: the instruction, a build arg, the base, or files.
 //
 // Records live in the LMDB table kCache: "k:<key>" for results, "e:<step
-// identity>" for explain inputs. Writes are batched per build.
+// identity>" for explain inputs. Writes are batched per build. Prune keeps
+// the layers the results name (BuildCacheGcParticipant below).
 //
 // Thread-safety: all methods may be called from several threads.
 #pragma once
@@ -25,6 +26,7 @@
 
 #include "builder/build_backend.h"
 #include "builder/image_state.h"
+#include "store/garbage_collector.h"
 #include "store/oci.h"
 #include "store/store.h"
 
@@ -58,5 +60,21 @@ std::string SerializeState(const ImageState& state);
 // The states of all cache records this version can read.
 std::vector<ImageState> CachedStates(const store::Store& store);
 ImageState ParseState(std::string_view json);
+
+// What the build cache keeps alive, told to `bld prune` through the store's
+// GcParticipant interface (store/garbage_collector.h): the layer blobs every
+// result record names, so that a cache hit finds its layers, and the
+// snapshots of the layers among them that have no blob (LazyLayerSnapshots,
+// layer_blobs.h), which are then the layers' only copy. A record whose
+// "layers" this code cannot read keeps nothing (Get treats it as a miss);
+// only the layers' digests are read, so an older record with a config this
+// version would refuse still keeps its layers. Explain records keep nothing.
+// The cache has nothing to sweep: a record whose layers a prune removed
+// anyway is a miss.
+class BuildCacheGcParticipant : public store::GcParticipant {
+ public:
+  void AddRoots(const store::Store& store, store::GcRoots& roots) const override;
+  void Sweep(store::Store&, const store::GcRoots&, store::PruneReport&) override {}
+};
 
 }  // namespace bld::builder

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "runner/root_path.h"
+#include "store/archive_reader.h"
 #include "store/error.h"
 
 namespace bld::builder {
@@ -53,13 +54,6 @@ std::vector<std::string> SortedNames(const std::string& dir) {
   std::sort(names.begin(), names.end());
   return names;
 }
-
-struct ArchiveReadCloser {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-struct ArchiveWriteCloser {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
 
 }  // namespace
 
@@ -114,26 +108,17 @@ std::unique_ptr<BuildContext> BuildContext::FromTar(int fd, const std::string& s
   fs::create_directories(scratch_dir);
   // Owned from here on, so a failure below removes what was unpacked.
   std::unique_ptr<BuildContext> ctx(new BuildContext(scratch_dir, std::nullopt, true));
-  std::unique_ptr<archive, ArchiveReadCloser> in(archive_read_new());
-  archive_read_support_format_tar(in.get());
-  archive_read_support_filter_all(in.get());
-  std::unique_ptr<archive, ArchiveWriteCloser> out(archive_write_disk_new());
+  store::ArchiveReader in(store::FdSource(fd, "the build context tar"), store::ArchiveReader::Format::kTar,
+                          store::ArchiveReader::Filter::kAll, "build context tar");
+  std::unique_ptr<archive, store::ArchiveWriteDeleter> out(archive_write_disk_new());
   // The tar may be hostile and the scratch directory is the only place it
   // may touch: names are cleaned to relative paths (no `..`) and then
   // placed under the scratch directory, and libarchive refuses to write
   // through a symlink an earlier entry planted.
   archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                 ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM);
-  constexpr size_t kBlock = 1 << 16;
-  if (archive_read_open_fd(in.get(), fd, kBlock) != ARCHIVE_OK)
-    throw Error(std::string("cannot read the build context tar: ") + archive_error_string(in.get()));
-  archive_entry* entry;
-  for (;;) {
-    int r = archive_read_next_header(in.get(), &entry);
-    if (r == ARCHIVE_EOF) break;
-    if (r != ARCHIVE_OK)
-      throw Error(std::string("cannot read the build context tar: ") + archive_error_string(in.get()));
-    std::string name = archive_entry_pathname(entry);
+  while (archive_entry* entry = in.Next()) {
+    const std::string& name = in.entry_name();
     std::string clean = CleanRelative(name);
     if (clean.empty()) continue;  // the context root itself
     archive_entry_set_pathname(entry, (scratch_dir + "/" + clean).c_str());
@@ -143,12 +128,10 @@ std::unique_ptr<BuildContext> BuildContext::FromTar(int fd, const std::string& s
       throw Error("build context tar entry \"" + name + "\": " + archive_error_string(out.get()));
     const void* buf;
     size_t size;
-    la_int64_t offset;
-    while ((r = archive_read_data_block(in.get(), &buf, &size, &offset)) == ARCHIVE_OK)
+    int64_t offset;
+    while (in.ReadBlock(&buf, &size, &offset))
       if (archive_write_data_block(out.get(), buf, size, offset) != ARCHIVE_OK)
         throw Error("build context tar entry \"" + name + "\": " + archive_error_string(out.get()));
-    if (r != ARCHIVE_EOF)
-      throw Error(std::string("cannot read the build context tar: ") + archive_error_string(in.get()));
     archive_write_finish_entry(out.get());
   }
   archive_write_close(out.get());

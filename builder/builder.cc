@@ -13,8 +13,8 @@
 #include "builder/stat_cache.h"
 #include "builder/step_executor.h"
 #include "parser/dockerfile.h"
-#include "registry/platform.h"
 #include "store/image.h"
+#include "store/platform.h"
 
 namespace bld::builder {
 
@@ -57,7 +57,7 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   Cancellation cancel;
   StageResults results(df.stages.size());
   BuildCounters counters;
-  store::Platform platform = options.platform.empty() ? store::HostPlatform() : registry::ParsePlatform(options.platform);
+  store::Platform platform = options.platform.empty() ? store::HostPlatform() : store::ParsePlatform(options.platform);
   BuildEnv env{options, df,      input.dockerfile_name, *input.context, stat_cache, images, runtime,
                cache,   events,  cancel,                results,        counters,   platform, store.tmp_dir(),
                [] { return std::chrono::system_clock::now(); }, nullptr};

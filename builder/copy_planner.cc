@@ -1,7 +1,5 @@
 #include "builder/copy_planner.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,15 +7,14 @@
 #include <filesystem>
 
 #include "builder/config_step.h"
-#include "registry/curl_library.h"
+#include "registry/url_fetch.h"
+#include "store/archive_reader.h"
 #include "store/digest.h"
 #include "store/error.h"
 
 namespace bld::builder {
 
 namespace {
-
-using registry::Curl;
 
 bool HasWildcard(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 bool IsUrl(const std::string& s) { return s.starts_with("http://") || s.starts_with("https://"); }
@@ -51,70 +48,38 @@ std::optional<mode_t> ChmodOf(const CopyRequest& req) {
   return static_cast<mode_t>(mode);
 }
 
-// Whether a context file is an archive ADD unpacks: a tar, possibly compressed.
+// Whether a context file is an archive ADD unpacks: a tar, possibly
+// compressed, whose first header (or end) reads cleanly.
 bool IsTarArchive(const std::string& path) {
-  struct Closer {
-    void operator()(archive* a) const { archive_read_free(a); }
-  };
-  std::unique_ptr<archive, Closer> a(archive_read_new());
-  archive_read_support_format_tar(a.get());
-  archive_read_support_filter_all(a.get());
-  constexpr size_t kBlock = 1 << 14;
-  if (archive_read_open_filename(a.get(), path.c_str(), kBlock) != ARCHIVE_OK) return false;
-  archive_entry* e;
-  int r = archive_read_next_header(a.get(), &e);
-  return r == ARCHIVE_OK || r == ARCHIVE_EOF;
+  store::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  try {
+    store::ArchiveReader reader(store::FdSource(fd.get(), path), store::ArchiveReader::Format::kTar,
+                                store::ArchiveReader::Filter::kAll, path);
+    reader.Next();
+    return true;
+  } catch (const Error&) {
+    return false;  // not an archive: ADD copies the file as it is
+  }
 }
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { Curl().easy_cleanup(c); }
-};
-
-// Downloads `url` into an unlinked temporary file; returns its descriptor,
-// content digest and Last-Modified time (0 when the server gave none).
+// Downloads `url` into an unlinked temporary file in `scratch_dir` through
+// the registry's HTTP client (registry/url_fetch.h: timeouts, retries, TLS
+// as for the host's registry, no HTTPS-to-HTTP redirect, a size limit).
 std::shared_ptr<runner::UniqueFd> Download(const std::string& url, const std::string& scratch_dir,
-                                           store::Digest* digest, int64_t* mtime) {
+                                           registry::FetchedFile* fetched) {
   std::string tmpl = scratch_dir + "/add-XXXXXX";
   int fd = mkstemp(tmpl.data());
   if (fd < 0) throw SysError("ADD " + url + ": cannot create a temporary file in " + scratch_dir);
   auto file = std::make_shared<runner::UniqueFd>(fd);
   unlink(tmpl.c_str());
-  std::unique_ptr<CURL, CurlDeleter> curl(Curl().easy_init());
-  struct Sink {
-    int fd;
-    store::Sha256 hash;
-    bool failed = false;
-  } sink{fd, {}, false};
-  auto write = +[](char* data, size_t size, size_t n, void* user) -> size_t {
-    Sink* s = static_cast<Sink*>(user);
-    size_t len = size * n;
-    s->hash.Update(data, len);
-    size_t done = 0;
-    while (done < len) {
-      ssize_t w = ::write(s->fd, data + done, len - done);
-      if (w <= 0) {
-        s->failed = true;
-        return 0;
-      }
-      done += static_cast<size_t>(w);
-    }
-    return len;
-  };
-  Curl().easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  Curl().easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
-  Curl().easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
-  Curl().easy_setopt(curl.get(), CURLOPT_FILETIME, 1L);
-  Curl().easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, write);
-  Curl().easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
-  Curl().easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-  Curl().easy_setopt(curl.get(), CURLOPT_USERAGENT, "bld");
-  CURLcode rc = Curl().easy_perform(curl.get());
-  if (rc != CURLE_OK) throw Error("ADD " + url + ": download failed: " + Curl().easy_strerror(rc));
-  if (sink.failed) throw SysError("ADD " + url + ": cannot write the download");
-  long filetime = -1;
-  Curl().easy_getinfo(curl.get(), CURLINFO_FILETIME, &filetime);
-  *mtime = filetime > 0 ? filetime : 0;
-  *digest = sink.hash.Finish();
+  registry::HttpClient client(registry::HttpClient::Options{});
+  registry::RegistryHosts hosts(registry::RegistryHosts::FromEnvironment());
+  try {
+    *fetched = registry::FetchUrl(client, hosts, url, fd);
+  } catch (const Error& e) {
+    throw Error("ADD: " + std::string(e.what()));
+  }
   return file;
 }
 
@@ -138,6 +103,233 @@ void AddParentDirectories(const BuildContext& context, const std::string& pivot,
     plan.ops.push_back(op);
   }
 }
+// A COPY or ADD from the build context, planned one source at a time:
+// heredocs, URLs (ADD), directories walked through the context's ignore
+// rules and --exclude, and single files, symlinks and archives (ADD unpacks
+// those). With --parents each match keeps its path below the pivot.
+class ContextCopyPlanner {
+ public:
+  ContextCopyPlanner(const CopyRequest& req, const BuildContext& context, StatCache& cache, CopySources& out)
+      : req_(req),
+        ins_(*req.instruction),
+        context_(context),
+        cache_(cache),
+        out_(out),
+        is_add_(ins_.keyword == parser::Keyword::kAdd),
+        dest_(Destination(req, &dest_is_dir_)) {
+    // --parents keeps each source's path: the destination is a directory.
+    dest_is_dir_ = dest_is_dir_ || req.parents;
+    try {
+      if (!req.excludes.empty()) excludes_.emplace(req.excludes);
+    } catch (const parser::IgnoreError& e) {
+      throw Error(Keyword() + " --exclude: " + e.what());
+    }
+  }
+
+  void Plan() {
+    for (const Pending& p : ResolveSources()) {
+      const std::string& src = p.source;
+      if (src.starts_with("<<") && p.matches.empty() && next_heredoc_ < ins_.heredocs.size()) {
+        AddHeredoc(ins_.heredocs[next_heredoc_++]);
+      } else if (is_add_ && IsUrl(src)) {
+        AddUrl(src);
+      } else {
+        // --parents: the part of the source before "/./", else the context root.
+        std::string pivot;
+        if (req_.parents && src.find("/./") != std::string::npos)
+          pivot = CleanRelative(src.substr(0, src.find("/./")));
+        for (const std::string& m : p.matches) AddContextPath(src, pivot, m);
+      }
+    }
+  }
+
+ private:
+  struct Pending {
+    std::string source;
+    std::vector<std::string> matches;  // context paths; none for heredocs and URLs
+  };
+
+  std::string Keyword() const { return std::string(parser::KeywordName(ins_.keyword)); }
+
+  bool Excluded(const std::string& path) const {
+    try {
+      return excludes_ && excludes_->Excluded(path);
+    } catch (const parser::IgnoreError& e) {
+      throw Error(Keyword() + " --exclude: " + e.what());
+    }
+  }
+
+  std::vector<Pending> ResolveSources() const {
+    size_t matched_total = 0;
+    bool any_wildcard = false;
+    std::string unmatched;  // the first wildcard that matched nothing
+    std::vector<Pending> resolved;
+    for (auto src = req_.args.begin(); src + 1 < req_.args.end(); ++src) {
+      if ((src->starts_with("<<") && next_heredoc_ < ins_.heredocs.size()) || (is_add_ && IsUrl(*src))) {
+        resolved.push_back({*src, {}});
+        ++matched_total;
+        continue;
+      }
+      if (IsUrl(*src)) throw Error("COPY " + *src + ": COPY cannot download URLs, use ADD");
+      any_wildcard = any_wildcard || HasWildcard(*src);
+      // A wildcard that matches nothing beside other sources is no error, as
+      // in BuildKit; only a copy of nothing at all is.
+      Pending p{*src, context_.Resolve(*src, true)};
+      if (p.matches.empty() && unmatched.empty()) unmatched = *src;
+      matched_total += p.matches.size();
+      resolved.push_back(std::move(p));
+    }
+    if (matched_total == 0 && !unmatched.empty())
+      throw Error("\"" + unmatched + "\": no file in the build context matches (or all are excluded by .dockerignore)");
+    if ((matched_total > 1 || any_wildcard) && !dest_is_dir_ && matched_total != 1)
+      throw Error(Keyword() + ": when copying more than one source, the destination must be a directory and end with a /");
+    return resolved;
+  }
+
+  void AddHeredoc(const parser::Heredoc& doc) {
+    std::string content = doc.content;
+    if (doc.expand) {
+      parser::LexOptions o;
+      o.escape = req_.escape;
+      o.raw_quotes = true;
+      o.raw_escapes = true;
+      try {
+        content = parser::ShellLexer(o).ProcessWord(content, req_.vars);
+      } catch (const parser::ExpandError& e) {
+        throw Error("heredoc " + doc.name + ": " + e.what());
+      }
+    }
+    runner::FileOp op;
+    op.type = runner::FileOp::Type::kFile;
+    op.dest = dest_is_dir_ ? Join(dest_, doc.name) : dest_;
+    op.content = content;
+    op.mode = 0644;
+    out_.plan.ops.push_back(op);
+    out_.hashes["<<" + doc.name] = store::Sha256::Of(content).str();
+  }
+
+  void AddUrl(const std::string& src) {
+    registry::FetchedFile fetched;
+    auto file = Download(src, req_.scratch_dir, &fetched);
+    const store::Digest& digest = fetched.digest;
+    if (!req_.checksum.empty() && req_.checksum != digest.str())
+      throw Error("ADD " + src + ": checksum mismatch: expected " + req_.checksum + ", got " + digest.str());
+    std::string name = Basename(src.substr(0, src.find_first_of("?#")));
+    runner::FileOp op;
+    op.type = runner::FileOp::Type::kFile;
+    op.dest = dest_is_dir_ ? Join(dest_, name) : dest_;
+    op.source_fd = file->get();
+    op.mode = 0600;
+    op.mtime_sec = fetched.last_modified;
+    out_.plan.ops.push_back(op);
+    out_.open_files.push_back(file);
+    out_.hashes[src] = digest.str();
+  }
+
+  // The context path `m`, a match of the source `src`.
+  void AddContextPath(const std::string& src, const std::string& pivot, const std::string& m) {
+    if (Excluded(m) || Excluded(Basename(m))) return;
+    std::string host = context_.root() + (m.empty() ? "" : "/" + m);
+    struct stat st;
+    if (lstat(host.c_str(), &st) != 0) throw SysError("build context path " + m);
+    std::string match_dest = dest_;
+    if (req_.parents) {
+      std::string kept = m;
+      if (!pivot.empty()) {
+        if (m != pivot && !m.starts_with(pivot + "/"))
+          throw Error(Keyword() + " --parents " + src + ": " + m + " is not below " + pivot);
+        kept = m == pivot ? "" : m.substr(pivot.size() + 1);
+      }
+      AddParentDirectories(context_, pivot, kept, dest_, out_.plan);
+      match_dest = Join(dest_, kept);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      context_.Walk(m, cache_, [&](const ContextEntry& e) { AddTreeEntry(m, match_dest, e); });
+    } else {
+      AddSingle(m, host, st, match_dest);
+    }
+  }
+
+  // An entry of the directory `m` named as a source, its content copied
+  // under `match_dest`.
+  void AddTreeEntry(const std::string& m, const std::string& match_dest, const ContextEntry& e) {
+    if (!e.rel.empty() && Excluded(e.rel)) return;
+    runner::FileOp op;
+    op.dest = Join(match_dest, e.rel);
+    op.mode = e.st.st_mode & 07777;
+    op.mtime_sec = e.st.st_mtim.tv_sec;
+    op.mtime_nsec = e.st.st_mtim.tv_nsec;
+    std::string ctx_path = m.empty() ? e.rel : (e.rel.empty() ? m : m + "/" + e.rel);
+    if (S_ISDIR(e.st.st_mode)) {
+      op.type = runner::FileOp::Type::kDirectory;
+      op.keep_existing = e.rel.empty() && !req_.parents;
+      out_.hashes[ctx_path + "/"] = EntryHash(e, "d");
+    } else if (S_ISLNK(e.st.st_mode)) {
+      op.type = runner::FileOp::Type::kSymlink;
+      op.link_target = e.link_target;
+      out_.hashes[ctx_path] = EntryHash(e, "l");
+    } else if (S_ISREG(e.st.st_mode)) {
+      op.type = runner::FileOp::Type::kFile;
+      op.context_path = ctx_path;
+      out_.hashes[ctx_path] = EntryHash(e, "f");
+    } else {
+      return;  // devices, fifos and sockets in a context are not copied
+    }
+    out_.plan.ops.push_back(op);
+  }
+
+  // A file or symlink named as a source (ADD unpacks a tar archive).
+  void AddSingle(const std::string& m, const std::string& host, const struct stat& st, const std::string& match_dest) {
+    ContextEntry e;
+    e.st = st;
+    runner::FileOp op;
+    op.mode = st.st_mode & 07777;
+    op.mtime_sec = st.st_mtim.tv_sec;
+    op.mtime_nsec = st.st_mtim.tv_nsec;
+    std::string name = Basename(m);
+    if (S_ISLNK(st.st_mode)) {
+      // A dangling symlink named as a source is copied as the link.
+      e.link_target = std::filesystem::read_symlink(host).string();
+      op.type = runner::FileOp::Type::kSymlink;
+      op.link_target = e.link_target;
+      op.dest = req_.parents ? match_dest : dest_is_dir_ ? Join(dest_, name) : dest_;
+      out_.hashes[m] = EntryHash(e, "l");
+    } else if (S_ISREG(st.st_mode)) {
+      e.digest = cache_.FileDigest(host, st);
+      op.context_path = m;
+      if (is_add_ && IsTarArchive(host)) {
+        op.type = runner::FileOp::Type::kArchive;
+        op.dest = dest_;
+        out_.hashes[m] = EntryHash(e, "a");
+      } else {
+        op.type = runner::FileOp::Type::kFile;
+        if (req_.parents) {
+          op.dest = match_dest;
+        } else if (dest_is_dir_) {
+          op.dest = Join(dest_, name);
+        } else {
+          op.dest = dest_;
+          op.basename_if_dir = name;
+        }
+        out_.hashes[m] = EntryHash(e, "f");
+      }
+    } else {
+      throw Error(Keyword() + " " + m + ": only regular files, directories and symlinks can be copied");
+    }
+    out_.plan.ops.push_back(op);
+  }
+
+  const CopyRequest& req_;
+  const parser::Instruction& ins_;
+  const BuildContext& context_;
+  StatCache& cache_;
+  CopySources& out_;
+  bool is_add_;
+  bool dest_is_dir_ = false;
+  std::string dest_;
+  std::optional<parser::PatternMatcher> excludes_;
+  size_t next_heredoc_ = 0;
+};
 
 }  // namespace
 
@@ -149,8 +341,6 @@ std::string EntryHash(const ContextEntry& e, const char* kind) {
 }
 
 CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& context, StatCache& cache) {
-  const parser::Instruction& ins = *req.instruction;
-  bool is_add = ins.keyword == parser::Keyword::kAdd;
   CopySources out;
   out.plan.owner = req.chown;
   out.plan.chmod = ChmodOf(req);
@@ -158,193 +348,7 @@ CopySources PlanCopyFromContext(const CopyRequest& req, const BuildContext& cont
   if (cfd < 0) throw SysError("cannot open build context " + context.root());
   out.context_dir = std::make_shared<runner::UniqueFd>(cfd);
   out.plan.context_fd = cfd;
-
-  bool dest_is_dir = false;
-  std::string dest = Destination(req, &dest_is_dir);
-  // --parents keeps each source's path: the destination is a directory.
-  dest_is_dir = dest_is_dir || req.parents;
-  std::vector<std::string> sources(req.args.begin(), req.args.end() - 1);
-  size_t next_heredoc = 0;
-  size_t matched_total = 0;
-  bool any_wildcard = false;
-  std::string unmatched;  // the first wildcard that matched nothing
-  struct Pending {
-    std::string source;
-    std::vector<std::string> matches;
-  };
-  std::vector<Pending> resolved;
-  for (const std::string& src : sources) {
-    if (src.starts_with("<<") && next_heredoc < ins.heredocs.size()) {
-      resolved.push_back({src, {}});
-      ++matched_total;
-      continue;
-    }
-    if (is_add && IsUrl(src)) {
-      resolved.push_back({src, {}});
-      ++matched_total;
-      continue;
-    }
-    if (IsUrl(src)) throw Error("COPY " + src + ": COPY cannot download URLs, use ADD");
-    any_wildcard = any_wildcard || HasWildcard(src);
-    // A wildcard that matches nothing beside other sources is no error, as
-    // in BuildKit; only a copy of nothing at all is.
-    Pending p{src, context.Resolve(src, true)};
-    if (p.matches.empty() && unmatched.empty()) unmatched = src;
-    matched_total += p.matches.size();
-    resolved.push_back(std::move(p));
-  }
-  if (matched_total == 0 && !unmatched.empty())
-    throw Error("\"" + unmatched + "\": no file in the build context matches (or all are excluded by .dockerignore)");
-  if ((matched_total > 1 || any_wildcard) && !dest_is_dir && matched_total != 1)
-    throw Error(std::string(parser::KeywordName(ins.keyword)) +
-                ": when copying more than one source, the destination must be a directory and end with a /");
-  std::optional<parser::PatternMatcher> excludes;
-  try {
-    if (!req.excludes.empty()) excludes.emplace(req.excludes);
-  } catch (const parser::IgnoreError& e) {
-    throw Error(std::string(parser::KeywordName(ins.keyword)) + " --exclude: " + e.what());
-  }
-  auto excluded = [&](const std::string& path) {
-    try {
-      return excludes && excludes->Excluded(path);
-    } catch (const parser::IgnoreError& e) {
-      throw Error(std::string(parser::KeywordName(ins.keyword)) + " --exclude: " + e.what());
-    }
-  };
-
-  for (const Pending& p : resolved) {
-    const std::string& src = p.source;
-    if (src.starts_with("<<") && p.matches.empty() && next_heredoc < ins.heredocs.size()) {
-      const parser::Heredoc& doc = ins.heredocs[next_heredoc++];
-      std::string content = doc.content;
-      if (doc.expand) {
-        parser::LexOptions o;
-        o.escape = req.escape;
-        o.raw_quotes = true;
-        o.raw_escapes = true;
-        try {
-          content = parser::ShellLexer(o).ProcessWord(content, req.vars);
-        } catch (const parser::ExpandError& e) {
-          throw Error("heredoc " + doc.name + ": " + e.what());
-        }
-      }
-      runner::FileOp op;
-      op.type = runner::FileOp::Type::kFile;
-      op.dest = dest_is_dir ? Join(dest, doc.name) : dest;
-      op.content = content;
-      op.mode = 0644;
-      out.plan.ops.push_back(op);
-      out.hashes["<<" + doc.name] = store::Sha256::Of(content).str();
-      continue;
-    }
-    if (is_add && IsUrl(src)) {
-      store::Digest digest;
-      int64_t mtime = 0;
-      auto file = Download(src, req.scratch_dir, &digest, &mtime);
-      if (!req.checksum.empty() && req.checksum != digest.str())
-        throw Error("ADD " + src + ": checksum mismatch: expected " + req.checksum + ", got " + digest.str());
-      std::string name = Basename(src.substr(0, src.find_first_of("?#")));
-      runner::FileOp op;
-      op.type = runner::FileOp::Type::kFile;
-      op.dest = dest_is_dir ? Join(dest, name) : dest;
-      op.source_fd = file->get();
-      op.mode = 0600;
-      op.mtime_sec = mtime;
-      out.plan.ops.push_back(op);
-      out.open_files.push_back(file);
-      out.hashes[src] = digest.str();
-      continue;
-    }
-    // --parents: each match keeps its path below the pivot (the part of
-    // the source before "/./", else the context root).
-    std::string pivot;
-    if (req.parents && src.find("/./") != std::string::npos) pivot = CleanRelative(src.substr(0, src.find("/./")));
-    for (const std::string& m : p.matches) {
-      if (excluded(m) || excluded(Basename(m))) continue;
-      std::string host = context.root() + (m.empty() ? "" : "/" + m);
-      struct stat st;
-      if (lstat(host.c_str(), &st) != 0) throw SysError("build context path " + m);
-      std::string match_dest = dest;
-      if (req.parents) {
-        std::string kept = m;
-        if (!pivot.empty()) {
-          if (m != pivot && !m.starts_with(pivot + "/"))
-            throw Error(std::string(parser::KeywordName(ins.keyword)) + " --parents " + src + ": " + m +
-                        " is not below " + pivot);
-          kept = m == pivot ? "" : m.substr(pivot.size() + 1);
-        }
-        AddParentDirectories(context, pivot, kept, dest, out.plan);
-        match_dest = Join(dest, kept);
-      }
-      if (S_ISDIR(st.st_mode)) {
-        context.Walk(m, cache, [&](const ContextEntry& e) {
-          if (!e.rel.empty() && excluded(e.rel)) return;
-          runner::FileOp op;
-          op.dest = Join(match_dest, e.rel);
-          op.mode = e.st.st_mode & 07777;
-          op.mtime_sec = e.st.st_mtim.tv_sec;
-          op.mtime_nsec = e.st.st_mtim.tv_nsec;
-          std::string ctx_path = m.empty() ? e.rel : (e.rel.empty() ? m : m + "/" + e.rel);
-          if (S_ISDIR(e.st.st_mode)) {
-            op.type = runner::FileOp::Type::kDirectory;
-            op.keep_existing = e.rel.empty() && !req.parents;
-            out.hashes[ctx_path + "/"] = EntryHash(e, "d");
-          } else if (S_ISLNK(e.st.st_mode)) {
-            op.type = runner::FileOp::Type::kSymlink;
-            op.link_target = e.link_target;
-            out.hashes[ctx_path] = EntryHash(e, "l");
-          } else if (S_ISREG(e.st.st_mode)) {
-            op.type = runner::FileOp::Type::kFile;
-            op.context_path = ctx_path;
-            out.hashes[ctx_path] = EntryHash(e, "f");
-          } else {
-            return;  // devices, fifos and sockets in a context are not copied
-          }
-          out.plan.ops.push_back(op);
-        });
-        continue;
-      }
-      ContextEntry e;
-      e.st = st;
-      runner::FileOp op;
-      op.mode = st.st_mode & 07777;
-      op.mtime_sec = st.st_mtim.tv_sec;
-      op.mtime_nsec = st.st_mtim.tv_nsec;
-      std::string name = Basename(m);
-      if (S_ISLNK(st.st_mode)) {
-        // A dangling symlink named as a source is copied as the link.
-        e.link_target = std::filesystem::read_symlink(host).string();
-        op.type = runner::FileOp::Type::kSymlink;
-        op.link_target = e.link_target;
-        op.dest = req.parents ? match_dest : dest_is_dir ? Join(dest, name) : dest;
-        out.hashes[m] = EntryHash(e, "l");
-      } else if (S_ISREG(st.st_mode)) {
-        e.digest = cache.FileDigest(host, st);
-        if (is_add && IsTarArchive(host)) {
-          op.type = runner::FileOp::Type::kArchive;
-          op.dest = dest;
-          op.context_path = m;
-          out.hashes[m] = EntryHash(e, "a");
-        } else {
-          op.type = runner::FileOp::Type::kFile;
-          op.context_path = m;
-          if (req.parents) {
-            op.dest = match_dest;
-          } else if (dest_is_dir) {
-            op.dest = Join(dest, name);
-          } else {
-            op.dest = dest;
-            op.basename_if_dir = name;
-          }
-          out.hashes[m] = EntryHash(e, "f");
-        }
-      } else {
-        throw Error(std::string(parser::KeywordName(ins.keyword)) + " " + m +
-                    ": only regular files, directories and symlinks can be copied");
-      }
-      out.plan.ops.push_back(op);
-    }
-  }
+  ContextCopyPlanner(req, context, cache, out).Plan();
   return out;
 }
 

@@ -5,7 +5,7 @@
 #include "builder/builder.h"
 #include "builder/cache_key.h"
 #include "builder/step_executor.h"
-#include "registry/platform.h"
+#include "store/platform.h"
 
 namespace bld::builder {
 
@@ -110,7 +110,7 @@ CopySources PlanSources(BuildEnv& env, const parser::Stage& stage, const parser:
   } else {
     ResolvedImage image = env.images.Resolve(from, env.platform);
     req.from_layers = LayerRefs(image.state);
-    req.from_key = FromImageKey(registry::FormatPlatform(env.platform), image.manifest);
+    req.from_key = FromImageKey(store::FormatPlatform(env.platform), image.manifest);
   }
   return PlanCopyFromImage(req);
 }

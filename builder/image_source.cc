@@ -3,12 +3,12 @@
 #include <optional>
 
 #include "registry/image_lookup.h"
-#include "registry/platform.h"
 #include "registry/puller.h"
 #include "registry/reference.h"
 #include "runner/snapshotter.h"
 #include "store/error.h"
 #include "store/image.h"
+#include "store/platform.h"
 
 namespace bld::builder {
 
@@ -42,7 +42,7 @@ store::Descriptor StoreImageSource::Pull(const std::string& name, const store::P
   }
   if (!ref) throw Error("it is not a name a registry serves");
   std::lock_guard lock(mu_);
-  std::string key = ref->String() + " " + registry::FormatPlatform(platform);
+  std::string key = ref->String() + " " + store::FormatPlatform(platform);
   if (auto it = pulled_.find(key); it != pulled_.end()) return it->second;
   registry::PullOptions pull;
   pull.registry = registry_;

@@ -14,7 +14,7 @@
 #include "builder/copy_step.h"
 #include "builder/flag_support.h"
 #include "builder/step_executor.h"
-#include "registry/platform.h"
+#include "store/platform.h"
 #include "store/error.h"
 
 namespace bld::builder {
@@ -106,7 +106,7 @@ Source StageOrImageSource(BuildEnv& env, const parser::Stage& stage, const std::
   }
   ResolvedImage image = env.images.Resolve(from, env.platform);
   out.tree.layers = LayerRefs(image.state);
-  out.hash = FromImageKey(registry::FormatPlatform(env.platform), image.manifest);
+  out.hash = FromImageKey(store::FormatPlatform(env.platform), image.manifest);
   return out;
 }
 

@@ -11,11 +11,12 @@
 #include "builder/run_step.h"
 #include "builder/step_executor.h"
 #include "parser/expansion.h"
-#include "registry/platform.h"
 #include "runner/container.h"
 #include "runner/interrupt.h"
 #include "store/error.h"
 #include "store/image.h"
+#include "store/platform.h"
+#include "store/timestamp.h"
 
 namespace bld::builder {
 
@@ -147,7 +148,7 @@ class StageBuilder {
       *shown = "stage " + env_.dockerfile.stages[stage_.base_stage].name;
       return env_.results.Get(stage_.base_stage);
     }
-    store::Platform platform = stage_.platform ? registry::ParsePlatform(*stage_.platform) : env_.platform;
+    store::Platform platform = stage_.platform ? store::ParsePlatform(*stage_.platform) : env_.platform;
     std::string lower = stage_.base;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     StageResult r;
@@ -156,7 +157,7 @@ class StageBuilder {
       r.state.config.os = platform.os;
       r.state.config.variant = platform.variant;
       AddDefaultPath(r.state.config.config);
-      r.key = FromScratchKey(registry::FormatPlatform(platform));
+      r.key = FromScratchKey(store::FormatPlatform(platform));
       *shown = "scratch";
       return r;
     }
@@ -164,7 +165,7 @@ class StageBuilder {
       ResolvedImage image = env_.images.Resolve(stage_.base, platform);
       r.state = std::move(image.state);
       bool default_path = AddDefaultPath(r.state.config.config);
-      r.key = FromImageKey(registry::FormatPlatform(platform), image.manifest, default_path);
+      r.key = FromImageKey(store::FormatPlatform(platform), image.manifest, default_path);
       *shown = image.shown;
       return r;
     } catch (const Error& e) {

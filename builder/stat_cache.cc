@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "store/error.h"
+#include "store/unique_fd.h"
 
 namespace bld::builder {
 
@@ -81,27 +82,20 @@ void StatCache::Flush() {
 
 store::Digest StatCache::FileDigest(const std::string& path, const struct stat& st) {
   if (auto d = Lookup(path, st)) return *d;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) throw SysError("cannot read build context file " + path);
+  store::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) throw SysError("cannot read build context file " + path);
   store::Sha256 h;
   std::vector<char> buf(kReadChunk);
   for (;;) {
-    ssize_t n = read(fd, buf.data(), buf.size());
+    ssize_t n = read(fd.get(), buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      throw SysError("cannot read build context file " + path, err);
+      throw SysError("cannot read build context file " + path);
     }
     if (n == 0) break;
     h.Update(buf.data(), static_cast<size_t>(n));
   }
-  close(fd);
   store::Digest d = h.Finish();
-  {
-    std::lock_guard lock(mu_);
-    ++hashed_;
-  }
   Remember(path, st, d);
   return d;
 }

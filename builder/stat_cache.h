@@ -42,8 +42,6 @@ class StatCache {
   // cache, or read and hashed (and remembered). Throws bld::Error.
   store::Digest FileDigest(const std::string& path, const struct stat& st);
 
-  size_t hashed_files() const { return hashed_; }
-
  private:
   struct Record;
   static std::string Key(const std::string& path);
@@ -51,7 +49,6 @@ class StatCache {
   store::MetaStore& meta_;
   std::mutex mu_;
   std::vector<std::pair<std::string, std::string>> pending_;  // key -> record
-  size_t hashed_ = 0;
   int64_t opened_at_ns_;
 };
 

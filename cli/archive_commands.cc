@@ -28,6 +28,7 @@
 #include "registry/image_lookup.h"
 #include "registry/reference.h"
 #include "store/error.h"
+#include "store/fd_io.h"
 #include "store/image.h"
 #include "store/image_archive.h"
 #include "store/image_import.h"
@@ -56,34 +57,13 @@ class Input {
   Input(const Input&) = delete;
   Input& operator=(const Input&) = delete;
 
-  store::ByteSource Source() {
-    return [this](void* data, size_t size) -> size_t {
-      while (true) {
-        ssize_t n = ::read(fd_, data, size);
-        if (n >= 0) return static_cast<size_t>(n);
-        if (errno != EINTR) throw SysError("cannot read " + (path_ == "-" ? std::string("stdin") : path_));
-      }
-    };
-  }
+  store::ByteSource Source() { return store::FdSource(fd_, path_ == "-" ? std::string("stdin") : path_); }
 
  private:
   std::string path_;
   int fd_ = -1;
   bool owned_ = false;
 };
-
-void WriteAll(int fd, const void* data, size_t size, const std::string& what) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw SysError("cannot write " + what);
-    }
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-}
 
 // A file written under a temporary name beside its final one, renamed into
 // place by Commit; removed if destroyed before.
@@ -116,7 +96,7 @@ class OutputFile {
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
-  void Write(const void* data, size_t size) { WriteAll(fd_, data, size, path_); }
+  void Write(const void* data, size_t size) { store::WriteAll(fd_, data, size, path_); }
 
   void Commit() {
     if (::fsync(fd_) != 0) throw SysError("cannot flush " + path_ + " to disk");
@@ -239,7 +219,7 @@ int RunSave(const CommandContext& ctx, const SaveArgs& a) {
   }
   if (a.output.empty()) {
     store::SaveImages(*store, requests, format,
-                      [](const void* data, size_t size) { WriteAll(STDOUT_FILENO, data, size, "stdout"); });
+                      [](const void* data, size_t size) { store::WriteAll(STDOUT_FILENO, data, size, "stdout"); });
   } else {
     OutputFile out(a.output);
     store::SaveImages(*store, requests, format, [&out](const void* data, size_t size) { out.Write(data, size); });

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include "builder/builder.h"
 #include "cli/build_secrets.h"
@@ -66,7 +67,9 @@ std::map<std::string, std::string> KeyValues(const std::vector<std::string>& ite
   return out;
 }
 
-int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
+// The builder's options from the flags, each value checked: one bld does
+// not implement is refused, never ignored.
+builder::BuildOptions OptionsFrom(const BuildFlags& f) {
   builder::BuildOptions o;
   for (const std::string& t : f.tags) {
     registry::CanonicalRefName(t);  // refuse a bad name before building
@@ -100,6 +103,11 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     throw Error("--compression " + f.compression + ": use gzip, zstd or none");
   }
   o.source_date_epoch = SourceDateEpoch(o.build_args);
+  return o;
+}
+
+// Where the Dockerfile and the context come from: files, or stdin.
+void SetSources(const BuildFlags& f, builder::BuildOptions& o) {
   if (f.file == "-" && f.context == "-") throw Error("the Dockerfile and the context cannot both come from stdin");
   if (f.file == "-") {
     o.dockerfile_text = std::string(std::istreambuf_iterator<char>(std::cin), {});
@@ -111,7 +119,10 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   } else {
     o.context_dir = f.context;
   }
+}
 
+// --allow: the entitlements RUN steps may ask for.
+void SetEntitlements(const BuildFlags& f, builder::BuildOptions& o) {
   for (const std::string& entitlement : f.allow) {
     if (entitlement == "security.insecure") {
       o.allow_insecure = true;
@@ -119,19 +130,17 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
       throw Error("--allow " + entitlement + ": use security.insecure or network.host");
     }
   }
-  o.secrets = ReadSecrets(f.secrets);
-  std::unique_ptr<store::Store> store = OpenStore(ctx);
-  store::GcLock gc_lock = LockStoreShared(*store);
-  SshAgents agents(f.ssh, store->tmp_dir());
-  o.ssh_agents = agents.sockets();
+}
+
+// Runs the build with its progress shown. A Dockerfile error, a failed step
+// or an interrupt is reported here and its exit code returned; nullopt
+// with `result` set when the build succeeded.
+std::optional<int> RunReported(store::Store& store, const BuildFlags& f, const builder::BuildOptions& o,
+                               const builder::BuildInput& input, builder::BuildResult& result) {
   std::unique_ptr<ProgressRenderer> progress = MakeProgressRenderer(f.quiet ? "quiet" : f.progress);
-  runner::InterruptScope interrupts;
-  // Loaded once: the builder builds from it and errors show its lines.
-  builder::BuildInput input = builder::LoadBuildInput(o, store->tmp_dir());
   const std::string* source_text = &input.dockerfile_text;
-  builder::BuildResult result;
   try {
-    result = builder::Build(*store, o, input, [&](const builder::BuildEvent& e) { progress->OnEvent(e); });
+    result = builder::Build(store, o, input, [&](const builder::BuildEvent& e) { progress->OnEvent(e); });
   } catch (const parser::ParseError& e) {
     progress->Finish(false);
     PrintParseError(e, source_text);
@@ -154,6 +163,23 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     throw;
   }
   progress->Finish(true);
+  return std::nullopt;
+}
+
+int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
+  builder::BuildOptions o = OptionsFrom(f);
+  SetSources(f, o);
+  SetEntitlements(f, o);
+  o.secrets = ReadSecrets(f.secrets);
+  std::unique_ptr<store::Store> store = OpenStore(ctx);
+  store::GcLock gc_lock = LockStoreShared(*store);
+  SshAgents agents(f.ssh, store->tmp_dir());
+  o.ssh_agents = agents.sockets();
+  runner::InterruptScope interrupts;
+  // Loaded once: the builder builds from it and errors show its lines.
+  builder::BuildInput input = builder::LoadBuildInput(o, store->tmp_dir());
+  builder::BuildResult result;
+  if (std::optional<int> failed = RunReported(*store, f, o, input, result)) return *failed;
   if (!f.quiet) {
     std::fprintf(stderr, "writing image %s\n", result.image_id.str().c_str());
     for (const std::string& t : o.tags)

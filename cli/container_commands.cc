@@ -52,7 +52,9 @@
 #include "runner/terminal.h"
 #include "runner/volume_store.h"
 #include "store/error.h"
+#include "store/exit_codes.h"
 #include "store/image.h"
+#include "store/timestamp.h"
 
 namespace bld::cli {
 
@@ -68,8 +70,6 @@ constexpr size_t kShortId = 12;
 constexpr size_t kCommandWidth = 20;
 // `docker stop`'s default grace period.
 constexpr int kDefaultStopSeconds = 10;
-// What `docker run` returns when bld itself fails before the container runs.
-constexpr int kRunFailedExitCode = 125;
 // How often `logs -f` looks for new output.
 constexpr std::chrono::milliseconds kFollowInterval{100};
 // --memory suffixes are binary, as docker's RAMInBytes.
@@ -356,7 +356,7 @@ std::string LaunchMonitor(const store::Store& store, const std::string& id, int 
     ::fcntl(lock_fd, F_SETFD, 0);
     ::fcntl(status_write.get(), F_SETFD, 0);
     ::execv(self, argv.data());
-    ::_exit(kRunFailedExitCode);
+    ::_exit(exit_code::kSetupFailed);
   }
   status_write.Reset();
   std::string word;
@@ -426,7 +426,7 @@ int RunMonitor(const CommandContext& ctx, int lock_fd, int status_fd, const std:
   } catch (const runner::StartError& e) {
     tell(std::to_string(e.exit_code()) + ":" + e.what());
   } catch (const std::exception& e) {
-    tell(std::to_string(kRunFailedExitCode) + ":" + e.what());
+    tell(std::to_string(exit_code::kSetupFailed) + ":" + e.what());
   }
   return 0;
 }
@@ -703,165 +703,177 @@ std::optional<ordered_json> InspectContainer(const store::Store& store, const st
   };
 }
 
+namespace {
+
+// An option given once per value (-e A -e B), never swallowing the
+// arguments after it.
+void AddRepeated(CLI::App* cmd, const std::string& names, std::vector<std::string>& values, const std::string& help) {
+  cmd->add_option(names, values, help)->allow_extra_args(false);
+}
+
+void AddRunCommand(CLI::App& app, CommandContext& ctx) {
+  auto f = std::make_shared<RunFlags>();
+  auto* cmd = app.add_subcommand("run", "Create and run a new container from an image");
+  // -h is --hostname, as in docker.
+  cmd->set_help_flag("--help", "Print this help message and exit");
+  cmd->add_flag("-d,--detach", f->detach, "Run the container in the background and print its ID");
+  cmd->add_flag("--rm", f->remove, "Remove the container (and its anonymous volumes) when it exits");
+  cmd->add_flag("-i,--interactive", f->interactive, "Keep STDIN open and pass it to the container");
+  cmd->add_flag("-t,--tty", f->tty, "Allocate a pseudo-TTY");
+  cmd->add_option("--name", f->name, "Assign a name to the container");
+  AddRepeated(cmd, "-p,--publish", f->publish, "Publish a container's port to the host: [IP:]HOST:CTR[/tcp|/udp]");
+  AddRepeated(cmd, "-e,--env", f->env, "Set environment variables (KEY=value, or KEY to pass bld's)");
+  AddRepeated(cmd, "--env-file", f->env_files, "Read environment variables from a file");
+  AddRepeated(cmd, "-v,--volume", f->volumes, "Mount a volume: /ctr, NAME:/ctr[:ro], /host:/ctr[:ro]");
+  cmd->add_option("--net,--network", f->network, "Network: default, none, host or container:<name|id>");
+  cmd->add_option("-w,--workdir", f->workdir, "Working directory inside the container");
+  cmd->add_option("-u,--user", f->user, "Username or UID (format: <name|uid>[:<group|gid>])");
+  cmd->add_option("--entrypoint", f->entrypoint, "Overwrite the default ENTRYPOINT of the image");
+  cmd->add_option("-h,--hostname", f->hostname, "Container host name");
+  cmd->add_option("-m,--memory", f->memory, "Memory limit (e.g. 512m, 1g)");
+  cmd->add_option("--cpus", f->cpus, "Number of CPUs");
+  cmd->add_option("--pids-limit", f->pids_limit, "Tune container pids limit");
+  AddRepeated(cmd, "--insecure-registry", f->insecure, "Allow plain HTTP for this registry when pulling");
+  // Everything from IMAGE on belongs to the container's command, flags
+  // included.
+  cmd->prefix_command();
+  cmd->callback([&ctx, f, cmd] {
+    f->args = cmd->remaining();
+    RunCommand(ctx, [&ctx, f] {
+      // bld's own failures exit 125, apart from the command's exit codes.
+      try {
+        return RunRun(ctx, *f);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "Error: %s\n", e.what());
+        return exit_code::kSetupFailed;
+      }
+    });
+  });
+}
+
+void AddMonitorCommand(CLI::App& app, CommandContext& ctx) {
+  struct Flags {
+    int lock_fd = -1;
+    int status_fd = -1;
+    std::string id;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand("container-monitor", "");
+  cmd->group("");  // internal: started by `bld run -d`
+  cmd->add_option("--lock-fd", f->lock_fd)->required();
+  cmd->add_option("--status-fd", f->status_fd)->required();
+  cmd->add_option("id", f->id)->required();
+  cmd->callback([&ctx, f] { ctx.exit_code = RunMonitor(ctx, f->lock_fd, f->status_fd, f->id); });
+}
+
+void AddPsCommand(CLI::App& app, CommandContext& ctx) {
+  struct Flags {
+    bool all = false, quiet = false, no_trunc = false;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand("ps", "List containers");
+  cmd->add_flag("-a,--all", f->all, "Show all containers (default shows just running)");
+  cmd->add_flag("-q,--quiet", f->quiet, "Only display container IDs");
+  cmd->add_flag("--no-trunc", f->no_trunc, "Don't truncate output");
+  cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunPs(ctx, f->all, f->quiet, f->no_trunc); }); });
+}
+
+using ContainerAction = std::function<void(store::Store&, const ContainerRecord&)>;
+
+// A command that acts on each container it names (stop, kill, rm): its own
+// options (added by `add_options`), then the containers; `prepare` checks
+// the options once and returns what to do to each container.
+void AddForEachCommand(CLI::App& app, CommandContext& ctx, const std::string& name, const std::string& help,
+                       const std::function<void(CLI::App*)>& add_options,
+                       const std::function<ContainerAction()>& prepare) {
+  auto names = std::make_shared<std::vector<std::string>>();
+  auto* cmd = app.add_subcommand(name, help);
+  add_options(cmd);
+  cmd->add_option("containers", *names, "Containers")->required();
+  cmd->callback([&ctx, names, prepare] { RunCommand(ctx, [&ctx, names, prepare] { return ForEach(ctx, *names, prepare()); }); });
+}
+
+void AddStopKillRmCommands(CLI::App& app, CommandContext& ctx) {
+  auto timeout = std::make_shared<int>(kDefaultStopSeconds);
+  AddForEachCommand(
+      app, ctx, "stop", "Stop one or more running containers",
+      [timeout](CLI::App* cmd) { cmd->add_option("-t,--time", *timeout, "Seconds to wait before killing the container"); },
+      [timeout] {
+        return [timeout](store::Store& store, const ContainerRecord& r) { runner::StopContainer(store, r, *timeout); };
+      });
+  auto signal = std::make_shared<std::string>("KILL");
+  AddForEachCommand(
+      app, ctx, "kill", "Kill one or more running containers",
+      [signal](CLI::App* cmd) { cmd->add_option("-s,--signal", *signal, "Signal to send to the container"); },
+      [signal]() -> ContainerAction {
+        int number = runner::ParseSignal(*signal);
+        return [number](store::Store& store, const ContainerRecord& r) { runner::KillContainer(store, r, number); };
+      });
+  auto force = std::make_shared<bool>(false);
+  auto volumes = std::make_shared<bool>(false);
+  AddForEachCommand(
+      app, ctx, "rm", "Remove one or more containers",
+      [force, volumes](CLI::App* cmd) {
+        cmd->add_flag("-f,--force", *force, "Force the removal of a running container (uses SIGKILL)");
+        cmd->add_flag("-v,--volumes", *volumes, "Remove anonymous volumes associated with the container");
+      },
+      [force, volumes] {
+        return [force, volumes](store::Store& store, const ContainerRecord& r) {
+          runner::RemoveContainer(store, r, *force, *volumes);
+        };
+      });
+}
+
+void AddLogsCommand(CLI::App& app, CommandContext& ctx) {
+  struct Flags {
+    bool follow = false;
+    std::string tail = "all";
+    std::string name;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand("logs", "Fetch the logs of a container");
+  cmd->add_flag("-f,--follow", f->follow, "Follow log output");
+  cmd->add_option("-n,--tail", f->tail, "Number of lines to show from the end of the logs");
+  cmd->add_option("container", f->name, "Container")->required();
+  cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunLogs(ctx, f->name, f->follow, f->tail); }); });
+}
+
+void AddExecCommand(CLI::App& app, CommandContext& ctx) {
+  auto f = std::make_shared<ExecFlags>();
+  auto* cmd = app.add_subcommand("exec", "Execute a command in a running container");
+  cmd->add_flag("-i,--interactive", f->interactive, "Keep STDIN open");
+  cmd->add_flag("-t,--tty", f->tty, "Allocate a pseudo-TTY");
+  AddRepeated(cmd, "-e,--env", f->env, "Set environment variables");
+  cmd->add_option("-u,--user", f->user, "Username or UID (format: <name|uid>[:<group|gid>])");
+  cmd->add_option("-w,--workdir", f->workdir, "Working directory inside the container");
+  cmd->prefix_command();
+  cmd->callback([&ctx, f, cmd] {
+    f->args = cmd->remaining();
+    RunCommand(ctx, [&ctx, f] { return RunExec(ctx, *f); });
+  });
+}
+
+void AddCommitCommand(CLI::App& app, CommandContext& ctx) {
+  auto f = std::make_shared<CommitFlags>();
+  auto* cmd = app.add_subcommand("commit", "Create a new image from a container's changes");
+  cmd->add_option("-m,--message", f->message, "Commit message");
+  cmd->add_option("-a,--author", f->author, "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")");
+  AddRepeated(cmd, "-c,--change", f->changes, "Apply Dockerfile instruction to the created image");
+  cmd->add_option("container", f->container, "Container")->required();
+  cmd->add_option("name", f->name, "REPOSITORY[:TAG]");
+  cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunCommit(ctx, *f); }); });
+}
+
+}  // namespace
+
 void AddContainerCommands(CLI::App& app, CommandContext& ctx) {
-  {
-    auto f = std::make_shared<RunFlags>();
-    auto* cmd = app.add_subcommand("run", "Create and run a new container from an image");
-    // -h is --hostname, as in docker.
-    cmd->set_help_flag("--help", "Print this help message and exit");
-    cmd->add_flag("-d,--detach", f->detach, "Run the container in the background and print its ID");
-    cmd->add_flag("--rm", f->remove, "Remove the container (and its anonymous volumes) when it exits");
-    cmd->add_flag("-i,--interactive", f->interactive, "Keep STDIN open and pass it to the container");
-    cmd->add_flag("-t,--tty", f->tty, "Allocate a pseudo-TTY");
-    cmd->add_option("--name", f->name, "Assign a name to the container");
-    cmd->add_option("-p,--publish", f->publish, "Publish a container's port to the host: [IP:]HOST:CTR[/tcp|/udp]")
-        ->allow_extra_args(false);
-    cmd->add_option("-e,--env", f->env, "Set environment variables (KEY=value, or KEY to pass bld's)")
-        ->allow_extra_args(false);
-    cmd->add_option("--env-file", f->env_files, "Read environment variables from a file")->allow_extra_args(false);
-    cmd->add_option("-v,--volume", f->volumes, "Mount a volume: /ctr, NAME:/ctr[:ro], /host:/ctr[:ro]")
-        ->allow_extra_args(false);
-    cmd->add_option("--net,--network", f->network, "Network: default, none, host or container:<name|id>");
-    cmd->add_option("-w,--workdir", f->workdir, "Working directory inside the container");
-    cmd->add_option("-u,--user", f->user, "Username or UID (format: <name|uid>[:<group|gid>])");
-    cmd->add_option("--entrypoint", f->entrypoint, "Overwrite the default ENTRYPOINT of the image");
-    cmd->add_option("-h,--hostname", f->hostname, "Container host name");
-    cmd->add_option("-m,--memory", f->memory, "Memory limit (e.g. 512m, 1g)");
-    cmd->add_option("--cpus", f->cpus, "Number of CPUs");
-    cmd->add_option("--pids-limit", f->pids_limit, "Tune container pids limit");
-    cmd->add_option("--insecure-registry", f->insecure, "Allow plain HTTP for this registry when pulling")
-        ->allow_extra_args(false);
-    // Everything from IMAGE on belongs to the container's command, flags
-    // included.
-    cmd->prefix_command();
-    cmd->callback([&ctx, f, cmd] {
-      f->args = cmd->remaining();
-      RunCommand(ctx, [&ctx, f] {
-        // bld's own failures exit 125, apart from the command's exit codes.
-        try {
-          return RunRun(ctx, *f);
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "Error: %s\n", e.what());
-          return kRunFailedExitCode;
-        }
-      });
-    });
-  }
-  {
-    struct Flags {
-      int lock_fd = -1;
-      int status_fd = -1;
-      std::string id;
-    };
-    auto f = std::make_shared<Flags>();
-    auto* cmd = app.add_subcommand("container-monitor", "");
-    cmd->group("");  // internal: started by `bld run -d`
-    cmd->add_option("--lock-fd", f->lock_fd)->required();
-    cmd->add_option("--status-fd", f->status_fd)->required();
-    cmd->add_option("id", f->id)->required();
-    cmd->callback([&ctx, f] { ctx.exit_code = RunMonitor(ctx, f->lock_fd, f->status_fd, f->id); });
-  }
-  {
-    struct Flags {
-      bool all = false, quiet = false, no_trunc = false;
-    };
-    auto f = std::make_shared<Flags>();
-    auto* cmd = app.add_subcommand("ps", "List containers");
-    cmd->add_flag("-a,--all", f->all, "Show all containers (default shows just running)");
-    cmd->add_flag("-q,--quiet", f->quiet, "Only display container IDs");
-    cmd->add_flag("--no-trunc", f->no_trunc, "Don't truncate output");
-    cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunPs(ctx, f->all, f->quiet, f->no_trunc); }); });
-  }
-  {
-    struct Flags {
-      int timeout = kDefaultStopSeconds;
-      std::vector<std::string> names;
-    };
-    auto f = std::make_shared<Flags>();
-    auto* cmd = app.add_subcommand("stop", "Stop one or more running containers");
-    cmd->add_option("-t,--time", f->timeout, "Seconds to wait before killing the container");
-    cmd->add_option("containers", f->names, "Containers")->required();
-    cmd->callback([&ctx, f] {
-      RunCommand(ctx, [&ctx, f] {
-        return ForEach(ctx, f->names, [&](store::Store& store, const ContainerRecord& r) {
-          runner::StopContainer(store, r, f->timeout);
-        });
-      });
-    });
-  }
-  {
-    struct Flags {
-      std::string signal = "KILL";
-      std::vector<std::string> names;
-    };
-    auto f = std::make_shared<Flags>();
-    auto* cmd = app.add_subcommand("kill", "Kill one or more running containers");
-    cmd->add_option("-s,--signal", f->signal, "Signal to send to the container");
-    cmd->add_option("containers", f->names, "Containers")->required();
-    cmd->callback([&ctx, f] {
-      RunCommand(ctx, [&ctx, f] {
-        int signal = runner::ParseSignal(f->signal);
-        return ForEach(ctx, f->names,
-                       [&](store::Store& store, const ContainerRecord& r) { runner::KillContainer(store, r, signal); });
-      });
-    });
-  }
-  {
-    struct Flags {
-      bool force = false, volumes = false;
-      std::vector<std::string> names;
-    };
-    auto f = std::make_shared<Flags>();
-    auto* cmd = app.add_subcommand("rm", "Remove one or more containers");
-    cmd->add_flag("-f,--force", f->force, "Force the removal of a running container (uses SIGKILL)");
-    cmd->add_flag("-v,--volumes", f->volumes, "Remove anonymous volumes associated with the container");
-    cmd->add_option("containers", f->names, "Containers")->required();
-    cmd->callback([&ctx, f] {
-      RunCommand(ctx, [&ctx, f] {
-        return ForEach(ctx, f->names, [&](store::Store& store, const ContainerRecord& r) {
-          runner::RemoveContainer(store, r, f->force, f->volumes);
-        });
-      });
-    });
-  }
-  {
-    struct Flags {
-      bool follow = false;
-      std::string tail = "all";
-      std::string name;
-    };
-    auto f = std::make_shared<Flags>();
-    auto* cmd = app.add_subcommand("logs", "Fetch the logs of a container");
-    cmd->add_flag("-f,--follow", f->follow, "Follow log output");
-    cmd->add_option("-n,--tail", f->tail, "Number of lines to show from the end of the logs");
-    cmd->add_option("container", f->name, "Container")->required();
-    cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunLogs(ctx, f->name, f->follow, f->tail); }); });
-  }
-  {
-    auto f = std::make_shared<ExecFlags>();
-    auto* cmd = app.add_subcommand("exec", "Execute a command in a running container");
-    cmd->add_flag("-i,--interactive", f->interactive, "Keep STDIN open");
-    cmd->add_flag("-t,--tty", f->tty, "Allocate a pseudo-TTY");
-    cmd->add_option("-e,--env", f->env, "Set environment variables")->allow_extra_args(false);
-    cmd->add_option("-u,--user", f->user, "Username or UID (format: <name|uid>[:<group|gid>])");
-    cmd->add_option("-w,--workdir", f->workdir, "Working directory inside the container");
-    cmd->prefix_command();
-    cmd->callback([&ctx, f, cmd] {
-      f->args = cmd->remaining();
-      RunCommand(ctx, [&ctx, f] { return RunExec(ctx, *f); });
-    });
-  }
-  {
-    auto f = std::make_shared<CommitFlags>();
-    auto* cmd = app.add_subcommand("commit", "Create a new image from a container's changes");
-    cmd->add_option("-m,--message", f->message, "Commit message");
-    cmd->add_option("-a,--author", f->author, "Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")");
-    cmd->add_option("-c,--change", f->changes, "Apply Dockerfile instruction to the created image")
-        ->allow_extra_args(false);
-    cmd->add_option("container", f->container, "Container")->required();
-    cmd->add_option("name", f->name, "REPOSITORY[:TAG]");
-    cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunCommit(ctx, *f); }); });
-  }
+  AddRunCommand(app, ctx);
+  AddMonitorCommand(app, ctx);
+  AddPsCommand(app, ctx);
+  AddStopKillRmCommands(app, ctx);
+  AddLogsCommand(app, ctx);
+  AddExecCommand(app, ctx);
+  AddCommitCommand(app, ctx);
   AddVolumeCommands(app, ctx);
 }
 

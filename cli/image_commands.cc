@@ -27,6 +27,7 @@
 #include "registry/reference.h"
 #include "store/error.h"
 #include "store/image.h"
+#include "store/timestamp.h"
 
 namespace bld::cli {
 

@@ -27,12 +27,12 @@
 #include "cli/store_lock.h"
 #include "registry/credentials.h"
 #include "registry/login.h"
-#include "registry/platform.h"
 #include "registry/puller.h"
 #include "registry/pusher.h"
 #include "registry/reference.h"
 #include "runner/snapshotter.h"
 #include "store/error.h"
+#include "store/platform.h"
 
 namespace bld::cli {
 
@@ -288,7 +288,7 @@ void AddPullCommand(CLI::App& app, CommandContext& ctx) {
       store::GcLock gc_lock = LockStoreShared(*store);
       registry::PullOptions options;
       options.registry = RegistryOptionsFrom(opts->insecure);
-      if (!opts->platform.empty()) options.platform = registry::ParsePlatform(opts->platform);
+      if (!opts->platform.empty()) options.platform = store::ParsePlatform(opts->platform);
       // As `docker pull`: the image is ready to run when the pull ends.
       runner::Snapshotter::PullUnpacks unpacks(*store);
       options.unpack = &unpacks;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,86 +29,77 @@ nlohmann::ordered_json VolumeJson(const runner::VolumeRecord& v) {
           {"Scope", "local"}};
 }
 
+int ListVolumes(store::Store& store, bool quiet) {
+  Table table({"DRIVER", "VOLUME NAME"});
+  for (const runner::VolumeRecord& v : runner::ListVolumes(store)) {
+    if (quiet) {
+      std::printf("%s\n", v.name.c_str());
+    } else {
+      table.AddRow({"local", v.name});
+    }
+  }
+  if (!quiet) std::fputs(table.Render().c_str(), stdout);
+  return 0;
+}
+
+int RemoveVolumes(store::Store& store, const std::vector<std::string>& names) {
+  int code = 0;
+  for (const std::string& name : names) {
+    try {
+      runner::RemoveVolume(store, name);
+      std::printf("%s\n", name.c_str());
+    } catch (const Error& e) {
+      std::fprintf(stderr, "Error: %s\n", e.what());
+      code = 1;
+    }
+  }
+  return code;
+}
+
+int InspectVolumes(store::Store& store, const std::vector<std::string>& names) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  int code = 0;
+  for (const std::string& name : names) {
+    if (std::optional<runner::VolumeRecord> v = runner::GetVolume(store, name)) {
+      out.push_back(VolumeJson(*v));
+    } else {
+      std::fprintf(stderr, "Error: get %s: no such volume\n", name.c_str());
+      code = 1;
+    }
+  }
+  std::printf("%s\n", out.dump(4).c_str());
+  return code;
+}
+
+// `bld volume <name> VOLUME...`: `run` gets the store and the names.
+void AddNamesCommand(CLI::App& volume, CommandContext& ctx, const std::string& name, const std::string& help,
+                     int (*run)(store::Store&, const std::vector<std::string>&)) {
+  auto names = std::make_shared<std::vector<std::string>>();
+  auto* cmd = volume.add_subcommand(name, help);
+  cmd->add_option("volumes", *names, "Volume names")->required();
+  cmd->callback([&ctx, names, run] { RunCommand(ctx, [&ctx, names, run] { return run(*OpenStore(ctx), *names); }); });
+}
+
 }  // namespace
 
 void AddVolumeCommands(CLI::App& app, CommandContext& ctx) {
   auto* volume = app.add_subcommand("volume", "Manage volumes");
   volume->require_subcommand(1);
-  {
-    auto quiet = std::make_shared<bool>(false);
-    auto* cmd = volume->add_subcommand("ls", "List volumes");
-    cmd->add_flag("-q,--quiet", *quiet, "Only display volume names");
-    cmd->callback([&ctx, quiet] {
-      RunCommand(ctx, [&ctx, quiet] {
-        auto store = OpenStore(ctx);
-        Table table({"DRIVER", "VOLUME NAME"});
-        for (const runner::VolumeRecord& v : runner::ListVolumes(*store)) {
-          if (*quiet) {
-            std::printf("%s\n", v.name.c_str());
-          } else {
-            table.AddRow({"local", v.name});
-          }
-        }
-        if (!*quiet) std::fputs(table.Render().c_str(), stdout);
-        return 0;
-      });
+  auto quiet = std::make_shared<bool>(false);
+  auto* ls = volume->add_subcommand("ls", "List volumes");
+  ls->add_flag("-q,--quiet", *quiet, "Only display volume names");
+  ls->callback([&ctx, quiet] { RunCommand(ctx, [&ctx, quiet] { return ListVolumes(*OpenStore(ctx), *quiet); }); });
+  auto name = std::make_shared<std::string>();
+  auto* create = volume->add_subcommand("create", "Create a volume");
+  create->add_option("name", *name, "Volume name (default: a random one)");
+  create->callback([&ctx, name] {
+    RunCommand(ctx, [&ctx, name] {
+      std::printf("%s\n", runner::CreateVolume(*OpenStore(ctx), *name).name.c_str());
+      return 0;
     });
-  }
-  {
-    auto name = std::make_shared<std::string>();
-    auto* cmd = volume->add_subcommand("create", "Create a volume");
-    cmd->add_option("name", *name, "Volume name (default: a random one)");
-    cmd->callback([&ctx, name] {
-      RunCommand(ctx, [&ctx, name] {
-        auto store = OpenStore(ctx);
-        std::printf("%s\n", runner::CreateVolume(*store, *name).name.c_str());
-        return 0;
-      });
-    });
-  }
-  {
-    auto names = std::make_shared<std::vector<std::string>>();
-    auto* cmd = volume->add_subcommand("rm", "Remove one or more volumes");
-    cmd->add_option("volumes", *names, "Volume names")->required();
-    cmd->callback([&ctx, names] {
-      RunCommand(ctx, [&ctx, names] {
-        auto store = OpenStore(ctx);
-        int code = 0;
-        for (const std::string& name : *names) {
-          try {
-            runner::RemoveVolume(*store, name);
-            std::printf("%s\n", name.c_str());
-          } catch (const Error& e) {
-            std::fprintf(stderr, "Error: %s\n", e.what());
-            code = 1;
-          }
-        }
-        return code;
-      });
-    });
-  }
-  {
-    auto names = std::make_shared<std::vector<std::string>>();
-    auto* cmd = volume->add_subcommand("inspect", "Display detailed information on one or more volumes");
-    cmd->add_option("volumes", *names, "Volume names")->required();
-    cmd->callback([&ctx, names] {
-      RunCommand(ctx, [&ctx, names] {
-        auto store = OpenStore(ctx);
-        nlohmann::ordered_json out = nlohmann::ordered_json::array();
-        int code = 0;
-        for (const std::string& name : *names) {
-          if (std::optional<runner::VolumeRecord> v = runner::GetVolume(*store, name)) {
-            out.push_back(VolumeJson(*v));
-          } else {
-            std::fprintf(stderr, "Error: get %s: no such volume\n", name.c_str());
-            code = 1;
-          }
-        }
-        std::printf("%s\n", out.dump(4).c_str());
-        return code;
-      });
-    });
-  }
+  });
+  AddNamesCommand(*volume, ctx, "rm", "Remove one or more volumes", RemoveVolumes);
+  AddNamesCommand(*volume, ctx, "inspect", "Display detailed information on one or more volumes", InspectVolumes);
 }
 
 }  // namespace bld::cli

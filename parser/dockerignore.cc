@@ -14,6 +14,7 @@
 #include <bit>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <span>
 #include <utility>
 
@@ -583,26 +584,26 @@ class RegexpParser {
     return true;
   }
 
+  // The assertion \A, \z, \b or \B names by its letter.
+  static std::optional<Assertion> EscapedAssertion(char letter) {
+    switch (letter) {
+      case 'A': return Assertion::kBeginText;
+      case 'z': return Assertion::kEndText;
+      case 'b': return Assertion::kWordBoundary;
+      case 'B': return Assertion::kNotWordBoundary;
+      default: return std::nullopt;
+    }
+  }
+
   // A backslash outside a class: an assertion, \Q...\E, a class or a literal.
   void ParseEscapeItem(std::vector<Node>& items) {
     if (pos_ + 1 < text_.size()) {
+      if (std::optional<Assertion> assertion = EscapedAssertion(text_[pos_ + 1])) {
+        pos_ += 2;
+        items.push_back(Assert(*assertion));
+        return;
+      }
       switch (text_[pos_ + 1]) {
-        case 'A':
-          pos_ += 2;
-          items.push_back(Assert(Assertion::kBeginText));
-          return;
-        case 'z':
-          pos_ += 2;
-          items.push_back(Assert(Assertion::kEndText));
-          return;
-        case 'b':
-          pos_ += 2;
-          items.push_back(Assert(Assertion::kWordBoundary));
-          return;
-        case 'B':
-          pos_ += 2;
-          items.push_back(Assert(Assertion::kNotWordBoundary));
-          return;
         case 'C':
           throw RegexpError("invalid escape sequence \\C");
         case 'Q': {  // everything up to \E (or the end) is literal
@@ -979,15 +980,20 @@ class Program {
     }
   }
 
-  // Adds the thread at `pc` and every thread its empty transitions reach.
-  // Returns true when one of them is a match.
-  bool AddThread(ThreadList& list, uint32_t pc, const Position& at, std::vector<uint32_t>& stack) const {
+  // Walks the empty transitions from `pc` depth first: jumps, both arms of
+  // splits, and assertions that hold at `at`. `enter(pc)` says whether `pc`
+  // is seen for the first time (else it is skipped); `reach(pc)` gets every
+  // other instruction the walk arrives at and returns true to stop it.
+  // Returns whether it was stopped.
+  template <typename Enter, typename Reach>
+  bool WalkEmptyTransitions(uint32_t pc, const Position& at, std::vector<uint32_t>& stack, Enter enter,
+                            Reach reach) const {
     stack.clear();
     stack.push_back(pc);
     while (!stack.empty()) {
       const uint32_t top = stack.back();
       stack.pop_back();
-      if (!list.Insert(top)) continue;
+      if (!enter(top)) continue;
       const Inst& inst = insts_[top];
       switch (inst.op) {
         case Op::kJump:
@@ -1000,13 +1006,19 @@ class Program {
         case Op::kAssertion:
           if (Holds(inst.assertion, at)) stack.push_back(top + 1);
           break;
-        case Op::kMatch:
-          return true;
         default:
-          break;
+          if (reach(top)) return true;
       }
     }
     return false;
+  }
+
+  // Adds the thread at `pc` and every thread its empty transitions reach.
+  // Returns true when one of them is a match.
+  bool AddThread(ThreadList& list, uint32_t pc, const Position& at, std::vector<uint32_t>& stack) const {
+    return WalkEmptyTransitions(
+        pc, at, stack, [&](uint32_t top) { return list.Insert(top); },
+        [&](uint32_t top) { return insts_[top].op == Op::kMatch; });
   }
 
   bool MatchesByThreadList(std::string_view text, MatchScratch& scratch) const {
@@ -1040,28 +1052,18 @@ class Program {
   uint64_t Closure(uint32_t pc, const Position& at) const {
     uint64_t seen = 0;
     uint64_t reached = 0;
-    std::vector<uint32_t> stack = {pc};
-    while (!stack.empty()) {
-      const uint32_t top = stack.back();
-      stack.pop_back();
-      if ((seen & Bit(top)) != 0) continue;
-      seen |= Bit(top);
-      const Inst& inst = insts_[top];
-      switch (inst.op) {
-        case Op::kJump:
-          stack.push_back(inst.arg);
-          break;
-        case Op::kSplit:
-          stack.push_back(inst.alt);
-          stack.push_back(inst.arg);
-          break;
-        case Op::kAssertion:
-          if (Holds(inst.assertion, at)) stack.push_back(top + 1);
-          break;
-        default:
+    std::vector<uint32_t> stack;
+    WalkEmptyTransitions(
+        pc, at, stack,
+        [&](uint32_t top) {
+          if ((seen & Bit(top)) != 0) return false;
+          seen |= Bit(top);
+          return true;
+        },
+        [&](uint32_t top) {
           reached |= Bit(top);
-      }
-    }
+          return false;
+        });
     return reached;
   }
 

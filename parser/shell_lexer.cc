@@ -296,6 +296,20 @@ void AppendHex(std::string& out, uint32_t value, int digits) {
   for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kHex[value >> shift & 0xF];
 }
 
+// The escapes strconv.Quote writes for \a \b \f \n \r \t \v, or nullptr.
+const char* ShortEscape(char32_t r) {
+  switch (r) {
+    case '\a': return "\\a";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    case '\v': return "\\v";
+    default: return nullptr;
+  }
+}
+
 // strconv.Quote for the characters a Dockerfile can hold: escapes for quotes,
 // backslashes, control characters and invalid bytes; other runes as they are.
 std::string GoQuote(std::string_view s) {
@@ -309,20 +323,8 @@ std::string GoQuote(std::string_view s) {
     } else if (r == '"' || r == '\\') {
       out += '\\';
       out += static_cast<char>(r);
-    } else if (r == '\a') {
-      out += "\\a";
-    } else if (r == '\b') {
-      out += "\\b";
-    } else if (r == '\f') {
-      out += "\\f";
-    } else if (r == '\n') {
-      out += "\\n";
-    } else if (r == '\r') {
-      out += "\\r";
-    } else if (r == '\t') {
-      out += "\\t";
-    } else if (r == '\v') {
-      out += "\\v";
+    } else if (const char* escape = ShortEscape(r)) {
+      out += escape;
     } else if (r < 0x20 || r == 0x7F) {
       out += "\\x";
       AppendHex(out, r, 2);

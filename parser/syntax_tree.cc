@@ -314,26 +314,25 @@ class NodeBuilder {
   }
 
  private:
-  void MaybeJson(Node& node, const std::string& rest) {
-    if (rest.empty()) return;
+  // Takes `rest` as the JSON (exec) form when it is a JSON array of
+  // strings, and refuses a JSON array of anything else; false when `rest`
+  // is not a JSON array.
+  bool TakeJsonForm(Node& node, const std::string& rest) {
     JsonArrayResult j = ParseJsonStringArray(rest);
     if (j.status == JsonArrayStatus::kNotStringArray) NotStringArray(node);
-    if (j.status == JsonArrayStatus::kStringArray) {
-      node.json_form = true;
-      node.args = std::move(j.strings);
-      return;
-    }
+    if (j.status != JsonArrayStatus::kStringArray) return false;
+    node.json_form = true;
+    node.args = std::move(j.strings);
+    return true;
+  }
+
+  void MaybeJson(Node& node, const std::string& rest) {
+    if (rest.empty() || TakeJsonForm(node, rest)) return;
     node.args.push_back(rest);
   }
 
   void MaybeJsonToList(Node& node, const std::string& rest) {
-    JsonArrayResult j = ParseJsonStringArray(rest);
-    if (j.status == JsonArrayStatus::kNotStringArray) NotStringArray(node);
-    if (j.status == JsonArrayStatus::kStringArray) {
-      node.json_form = true;
-      node.args = std::move(j.strings);
-      return;
-    }
+    if (TakeJsonForm(node, rest)) return;
     if (!rest.empty()) node.args = SplitOnWhitespace(rest);
   }
 
@@ -466,50 +465,105 @@ std::vector<std::string> SplitWords(std::string_view rest, char escape) {
   return words;
 }
 
-SyntaxTree ParseSyntaxTree(std::string_view text, const std::string& file) {
-  SyntaxTree tree;
-  tree.source = std::make_shared<const std::string>(text);
+namespace {
 
-  std::vector<std::string_view> lines;
-  {
-    std::string_view rest = *tree.source;
-    if (rest.starts_with(kBom)) rest.remove_prefix(kBom.size());
-    while (!rest.empty()) {
-      size_t nl = rest.find('\n');
+// The physical lines in, instructions (continuation lines joined) and heredoc
+// bodies out, numbered; comments dropped and parser directives read on the
+// way, so that the escape a directive sets applies from the next line on.
+class LineReader {
+ public:
+  LineReader(std::string_view text, SyntaxTree& tree, const std::string& file)
+      : tree_(tree), file_(file), directives_(tree.directives, file) {
+    if (text.starts_with(kBom)) text.remove_prefix(kBom.size());
+    while (!text.empty()) {
+      size_t nl = text.find('\n');
       if (nl == std::string_view::npos) {
-        lines.push_back(rest);
+        lines_.push_back(text);
         break;
       }
-      lines.push_back(rest.substr(0, nl));
-      rest.remove_prefix(nl + 1);
+      lines_.push_back(text.substr(0, nl));
+      text.remove_prefix(nl + 1);
     }
   }
 
-  DirectiveReader directives(tree.directives, file);
-  size_t next = 0;  // index of the next unread line
-  int line_no = 0;  // number of the last line read
-  auto read_line = [&]() -> std::optional<std::string_view> {
-    if (next >= lines.size()) return std::nullopt;
-    ++line_no;
-    return lines[next++];
-  };
+  // The number of the last line read.
+  int line_no() const { return line_no_; }
 
-  // Returns the line with comments removed; feeds the directive reader.
-  auto process = [&](std::string_view raw, bool strip_left) -> std::string_view {
+  // The next instruction's text, its continuation lines joined, and the line
+  // it starts on; nullopt after the last.
+  std::optional<std::pair<std::string, int>> ReadInstruction() {
+    while (auto raw = ReadLine()) {
+      std::string_view first = Process(*raw, true);
+      int start_line = line_no_;
+      std::string line;
+      bool continued = Continuation(first, line);
+      if (!continued && line.empty()) continue;
+      bool empty_continuation = false;
+      while (continued) {
+        auto more = ReadLine();
+        if (!more) break;
+        std::string_view token = Process(*more, false);
+        if (IsComment(*more)) continue;
+        if (TrimLeft(TrimNewline(token)).empty()) {
+          empty_continuation = true;
+          continue;
+        }
+        continued = Continuation(token, line);
+      }
+      if (empty_continuation)
+        tree_.warnings.push_back({start_line, "empty continuation line found in: " + line +
+                                                  " (empty continuation lines will become errors in a future release)"});
+      return std::pair{std::move(line), start_line};
+    }
+    return std::nullopt;
+  }
+
+  // Fills each heredoc `line` opens (the instruction started on
+  // `start_line`) with the lines up to its terminator, in order.
+  void ReadHeredocs(std::string_view line, int start_line, Node& node) {
+    for (Heredoc& doc : HeredocsInLine(line)) {
+      bool terminated = false;
+      while (auto body = ReadLine()) {
+        std::string_view candidate = TrimNewline(*body);
+        std::string stripped = doc.chomp ? StripLeadingTabs(candidate) : std::string(candidate);
+        if (stripped == doc.name) {
+          terminated = true;
+          break;
+        }
+        doc.content += (doc.chomp ? stripped : std::string(candidate)) + "\n";
+      }
+      if (!terminated)
+        throw ParseError({file_, start_line, line_no_, 0},
+                         "unterminated heredoc: no line \"" + doc.name + "\" ends the heredoc started on line " +
+                             std::to_string(start_line));
+      node.heredocs.push_back(std::move(doc));
+    }
+  }
+
+ private:
+  std::optional<std::string_view> ReadLine() {
+    if (next_ >= lines_.size()) return std::nullopt;
+    ++line_no_;
+    return lines_[next_++];
+  }
+
+  // The line with comments removed; feeds the directive reader.
+  std::string_view Process(std::string_view raw, bool strip_left) {
     std::string_view token = TrimNewline(raw);
     if (strip_left) token = TrimLeft(token);
-    directives.Consider(token, line_no);
+    directives_.Consider(token, line_no_);
     return IsComment(token) ? std::string_view() : token;
-  };
+  }
 
-  auto continuation = [&](std::string_view line, std::string& out) -> bool {
-    // BuildKit's rule: the escape is the last visible character, and either
-    // it stands alone at the start of the line or the character before it
-    // is not an escape too (`ENV C a\\` ends the instruction with a
-    // backslash in C's value).
+  // Appends `line` to `out` without a trailing escape; true when it had one.
+  // BuildKit's rule: the escape is the last visible character, and either it
+  // stands alone at the start of the line or the character before it is not
+  // an escape too (`ENV C a\\` ends the instruction with a backslash in C's
+  // value).
+  bool Continuation(std::string_view line, std::string& out) const {
     std::string_view t = line;
     while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    char escape = tree.directives.escape;
+    char escape = tree_.directives.escape;
     if (!t.empty() && t.back() == escape && (t.size() == 1 || t[t.size() - 2] != escape)) {
       t.remove_suffix(1);
       out.append(t);
@@ -517,52 +571,30 @@ SyntaxTree ParseSyntaxTree(std::string_view text, const std::string& file) {
     }
     out.append(line);
     return false;
-  };
+  }
 
-  while (auto raw = read_line()) {
-    std::string_view first = process(*raw, true);
-    int start_line = line_no;
-    std::string line;
-    bool continued = continuation(first, line);
-    if (!continued && line.empty()) continue;
-    bool empty_continuation = false;
-    while (continued) {
-      auto more = read_line();
-      if (!more) break;
-      std::string_view token = process(*more, false);
-      if (IsComment(*more)) continue;
-      if (TrimLeft(TrimNewline(token)).empty()) {
-        empty_continuation = true;
-        continue;
-      }
-      continued = continuation(token, line);
-    }
-    if (empty_continuation)
-      tree.warnings.push_back({start_line, "empty continuation line found in: " + line +
-                                               " (empty continuation lines will become errors in a future release)"});
+  SyntaxTree& tree_;
+  const std::string& file_;
+  DirectiveReader directives_;
+  std::vector<std::string_view> lines_;
+  size_t next_ = 0;  // index of the next unread line
+  int line_no_ = 0;
+};
 
+}  // namespace
+
+SyntaxTree ParseSyntaxTree(std::string_view text, const std::string& file) {
+  SyntaxTree tree;
+  tree.source = std::make_shared<const std::string>(text);
+  LineReader reader(*tree.source, tree, file);
+  while (auto instruction = reader.ReadInstruction()) {
+    const auto& [line, start_line] = *instruction;
     NodeBuilder builder(tree.directives, file);
     Node node = builder.FromLine(line, start_line);
-    node.end_line = line_no;
+    node.end_line = reader.line_no();
     if (!node.json_form && CanHoldHeredoc(Lower(node.keyword)) && line.find("<<") != std::string::npos) {
-      for (Heredoc& doc : HeredocsInLine(line)) {
-        bool terminated = false;
-        while (auto body = read_line()) {
-          std::string_view candidate = TrimNewline(*body);
-          std::string stripped = doc.chomp ? StripLeadingTabs(candidate) : std::string(candidate);
-          if (stripped == doc.name) {
-            terminated = true;
-            break;
-          }
-          doc.content += (doc.chomp ? stripped : std::string(candidate)) + "\n";
-        }
-        if (!terminated)
-          throw ParseError({file, start_line, line_no, 0},
-                           "unterminated heredoc: no line \"" + doc.name + "\" ends the heredoc started on line " +
-                               std::to_string(start_line));
-        node.heredocs.push_back(std::move(doc));
-      }
-      node.end_line = line_no;
+      reader.ReadHeredocs(line, start_line, node);
+      node.end_line = reader.line_no();
     }
     tree.nodes.push_back(std::move(node));
   }

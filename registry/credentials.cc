@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "store/error.h"
+#include "store/exit_codes.h"
 
 extern char** environ;
 
@@ -111,7 +112,7 @@ HelperResult RunHelper(const std::string& helper, const std::string& action, con
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code = exit_code::FromWaitStatus(status);
   return result;
 }
 

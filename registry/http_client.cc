@@ -502,21 +502,19 @@ HttpResponse HttpClient::Send(const HttpRequest& request) {
   }
 }
 
-HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
-  std::unique_ptr<Handle> handle = Acquire();
-  CURL* c = handle->get();
-  Curl().easy_reset(c);
-  Transfer t(request);
-  std::array<char, CURL_ERROR_SIZE> error{};
+namespace {
 
+// Where the request goes and how long it may take: the client's timeouts
+// and buffers, http(s) only, redirects that never downgrade, no proxy for
+// loopback.
+void SetConnection(CURL* c, const HttpRequest& request, const HttpClient::Options& options, CURLSH* share) {
   Curl().easy_setopt(c, CURLOPT_URL, request.url.c_str());
-  Curl().easy_setopt(c, CURLOPT_ERRORBUFFER, error.data());
   Curl().easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  Curl().easy_setopt(c, CURLOPT_SHARE, share_->handle);
-  Curl().easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
-  Curl().easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeouts.connect.count()));
+  Curl().easy_setopt(c, CURLOPT_SHARE, share);
+  Curl().easy_setopt(c, CURLOPT_USERAGENT, options.user_agent.c_str());
+  Curl().easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.timeouts.connect.count()));
   Curl().easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  Curl().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.timeouts.stalled.count()));
+  Curl().easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options.timeouts.stalled.count()));
   Curl().easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   Curl().easy_setopt(c, CURLOPT_BUFFERSIZE, kReceiveBufferSize);
   Curl().easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferSize);
@@ -528,27 +526,25 @@ HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
     Curl().easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, request.url.starts_with("https:") ? "https" : "http,https");
   }
   if (IsLoopbackHost(UrlHost(request.url))) Curl().easy_setopt(c, CURLOPT_PROXY, "");
+}
 
-  std::shared_ptr<const std::string> ca_bundle;
-  if (!request.tls.verify) {
+// `ca_bundle` is the request's CA files, read (null when it names none).
+void SetTls(CURL* c, const TlsSettings& tls, const std::string* ca_bundle) {
+  if (!tls.verify) {
     Curl().easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     Curl().easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-  } else if (!request.tls.ca_files.empty()) {
-    ca_bundle = CaBundle(request.tls.ca_files);
+  } else if (ca_bundle) {
     curl_blob blob{const_cast<char*>(ca_bundle->data()), ca_bundle->size(), CURL_BLOB_COPY};
     Curl().easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
   }
-  if (!request.tls.client_cert.empty()) {
-    Curl().easy_setopt(c, CURLOPT_SSLCERT, request.tls.client_cert.c_str());
-    Curl().easy_setopt(c, CURLOPT_SSLKEY, request.tls.client_key.c_str());
+  if (!tls.client_cert.empty()) {
+    Curl().easy_setopt(c, CURLOPT_SSLCERT, tls.client_cert.c_str());
+    Curl().easy_setopt(c, CURLOPT_SSLKEY, tls.client_key.c_str());
   }
+}
 
-  HeaderList headers;
-  for (const std::string& h : request.headers) headers.Append(h);
-  // No "Expect: 100-continue" round trip before each upload.
-  headers.Append("Expect:");
-  Curl().easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-
+// The method, and the body it sends through OnRead.
+void SetMethod(CURL* c, const HttpRequest& request, Transfer& t) {
   if (request.body) t.body = request.body->open();
   auto body_size = static_cast<curl_off_t>(request.body ? request.body->size : 0);
   if (request.method == "HEAD") {
@@ -567,6 +563,9 @@ HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
     Curl().easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (!request.body) t.body = [](void*, size_t) -> size_t { return 0; };
   }
+}
+
+void SetCallbacks(CURL* c, Transfer& t) {
   Curl().easy_setopt(c, CURLOPT_HEADERFUNCTION, &OnHeader);
   Curl().easy_setopt(c, CURLOPT_HEADERDATA, &t);
   Curl().easy_setopt(c, CURLOPT_WRITEFUNCTION, &OnBody);
@@ -578,6 +577,54 @@ HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
   Curl().easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &OnProgress);
   Curl().easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   Curl().easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+}
+
+// Throws what went wrong with a transfer that ended with `rc`: a callback's
+// exception, cancellation, a body too large, or libcurl's failure in words
+// that say what to do.
+void CheckTransfer(const HttpRequest& request, const Transfer& t, CURLcode rc, const char* error_buffer) {
+  if (t.callback_error) std::rethrow_exception(t.callback_error);
+  std::string what = request.method + " " + UrlForMessage(request.url);
+  if (t.cancelled) throw TransportError(what + ": cancelled", TransportError::Kind::kCancelled, t.delivered);
+  if (t.body_too_large)
+    throw Error(what + ": the answer is larger than the " + std::to_string(request.max_body_size) +
+                " bytes expected; refusing it");
+  if (rc == CURLE_OK) return;
+  std::string detail = Describe(rc, error_buffer[0] ? error_buffer : Curl().easy_strerror(rc));
+  TransportError::Kind kind = KindOf(rc);
+  if (kind == TransportError::Kind::kCertificate)
+    detail += " (to trust a private CA, put it in /etc/docker/certs.d/" + UrlHost(request.url) + "/ca.crt)";
+  // libcurl's own words for a redirect CURLOPT_REDIR_PROTOCOLS_STR refused
+  // name no redirect; the 3xx answer's Location says where it pointed.
+  std::optional<std::string> location = t.response.Header("location");
+  if (rc == CURLE_UNSUPPORTED_PROTOCOL && request.url.starts_with("https:") && location) {
+    std::string target = ResolveUrl(t.response.url, *location);
+    if (target.starts_with("http:"))
+      detail = "refusing its redirect to " + UrlForMessage(target) + ": HTTPS is never downgraded to plain HTTP";
+  }
+  throw TransportError(what + ": " + detail, kind, t.delivered);
+}
+
+}  // namespace
+
+HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
+  std::unique_ptr<Handle> handle = Acquire();
+  CURL* c = handle->get();
+  Curl().easy_reset(c);
+  Transfer t(request);
+  std::array<char, CURL_ERROR_SIZE> error{};
+  Curl().easy_setopt(c, CURLOPT_ERRORBUFFER, error.data());
+  SetConnection(c, request, options_, share_->handle);
+  std::shared_ptr<const std::string> ca_bundle;
+  if (request.tls.verify && !request.tls.ca_files.empty()) ca_bundle = CaBundle(request.tls.ca_files);
+  SetTls(c, request.tls, ca_bundle.get());
+  HeaderList headers;
+  for (const std::string& h : request.headers) headers.Append(h);
+  // No "Expect: 100-continue" round trip before each upload.
+  headers.Append("Expect:");
+  Curl().easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  SetMethod(c, request, t);
+  SetCallbacks(c, t);
 
   CURLcode rc = Curl().easy_perform(c);
   long status = 0;
@@ -587,20 +634,7 @@ HttpResponse HttpClient::SendOnce(const HttpRequest& request) {
   t.response.url = effective_url ? effective_url : request.url;
   if (rc == CURLE_OK) t.response.status = status;
   Release(std::move(handle));
-
-  if (t.callback_error) std::rethrow_exception(t.callback_error);
-  std::string what = request.method + " " + UrlForMessage(request.url);
-  if (t.cancelled) throw TransportError(what + ": cancelled", TransportError::Kind::kCancelled, t.delivered);
-  if (t.body_too_large)
-    throw Error(what + ": the answer is larger than the " + std::to_string(request.max_body_size) +
-                " bytes expected; refusing it");
-  if (rc != CURLE_OK) {
-    std::string detail = Describe(rc, error[0] ? error.data() : Curl().easy_strerror(rc));
-    TransportError::Kind kind = KindOf(rc);
-    if (kind == TransportError::Kind::kCertificate)
-      detail += " (to trust a private CA, put it in /etc/docker/certs.d/" + UrlHost(request.url) + "/ca.crt)";
-    throw TransportError(what + ": " + detail, kind, t.delivered);
-  }
+  CheckTransfer(request, t, rc, error.data());
   return std::move(t.response);
 }
 

@@ -11,6 +11,7 @@
 #include "registry/blob_sources.h"
 #include "registry/diff_id_hasher.h"
 #include "registry/parallel.h"
+#include "registry/repository_transfer.h"
 #include "store/compression.h"
 #include "store/error.h"
 
@@ -75,16 +76,10 @@ struct FetchedManifest {
   Digest digest;
 };
 
-class Puller {
+class Puller : private RepositoryTransfer {
  public:
   Puller(store::Store& store, const Reference& reference, const PullOptions& options, const TransferEvents& events)
-      : store_(store),
-        reference_(reference),
-        options_(options),
-        events_(events),
-        session_(options.registry, reference.domain()),
-        repository_(reference.path()),
-        scopes_{RepositoryScope(repository_, "pull")} {}
+      : RepositoryTransfer(store, reference, options.registry, events, "pull"), options_(options) {}
 
   Descriptor Run();
 
@@ -98,29 +93,19 @@ class Puller {
   // came is not the blob asked for.
   void DownloadLayer(const Descriptor& layer, const std::vector<Digest>& diff_ids, size_t index,
                      const std::string& what);
+  // After the download: the size, the blob's digest and the diffID checked,
+  // then the blob and its records stored and `unpack` (when not null)
+  // committed.
+  void CommitLayer(const Descriptor& layer, const Digest& diff_id, store::BlobWriter& writer, DiffIdHasher& hasher,
+                   store::LayerUnpack* unpack, const std::string& what);
   Digest DiffIdOfStoredBlob(const Digest& blob) const;
-  void Emit(TransferEvent event);
 
   std::string BlobUrl(const Digest& digest) { return session_.Url("/v2/" + repository_ + "/blobs/" + digest.str()); }
   std::string Action() const { return "pull " + reference_.String(); }
   std::string Source() const { return session_.registry() + "/" + repository_; }
 
-  store::Store& store_;
-  const Reference& reference_;
   const PullOptions& options_;
-  const TransferEvents& events_;
-  Session session_;
-  std::string repository_;
-  std::vector<std::string> scopes_;
-  std::mutex events_mutex_;
-  std::atomic<bool> cancel_{false};
 };
-
-void Puller::Emit(TransferEvent event) {
-  if (!events_) return;
-  std::lock_guard lock(events_mutex_);
-  events_(event);
-}
 
 Descriptor Puller::Run() {
   std::optional<Digest> pinned;
@@ -337,13 +322,20 @@ void Puller::DownloadLayer(const Descriptor& layer, const std::vector<Digest>& d
     if (!response.ok()) throw session_.Fail(what, repository_, response);
     break;
   }
-  if (writer->size() != size)
-    throw DamagedBlob(what + " from " + Source() + " came short: " + std::to_string(writer->size()) +
+  CommitLayer(layer, diff_id, *writer, *diff_hasher, unpack.get(), what);
+}
+
+void Puller::CommitLayer(const Descriptor& layer, const Digest& diff_id, store::BlobWriter& writer,
+                         DiffIdHasher& hasher, store::LayerUnpack* unpack, const std::string& what) {
+  const Digest& digest = layer.digest;
+  auto size = static_cast<uint64_t>(layer.size);
+  if (writer.size() != size)
+    throw DamagedBlob(what + " from " + Source() + " came short: " + std::to_string(writer.size()) +
                       " bytes of the " + std::to_string(size) + " the manifest gives for it");
   Emit({TransferEvent::Kind::kVerifying, digest, size, size, ""});
   std::optional<Error> diff_id_failure;
   try {
-    Digest actual_diff_id = diff_hasher->Finish();
+    Digest actual_diff_id = hasher.Finish();
     if (actual_diff_id != diff_id)
       diff_id_failure = Error(what + " decompresses to " + actual_diff_id.str() +
                               ", but the image config lists the diffID " + diff_id.str() + "; refusing it");
@@ -356,7 +348,7 @@ void Puller::DownloadLayer(const Descriptor& layer, const std::vector<Digest>& d
   // failure to report. A blob that is right but that its config contradicts
   // stays stored (it holds what its name says), unreferenced, for prune.
   try {
-    writer->Commit(digest);
+    writer.Commit(digest);
   } catch (const Error& e) {
     throw DamagedBlob(what + " from " + Source() + " is not the blob asked for (" + e.what() + ")");
   }

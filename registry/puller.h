@@ -6,7 +6,7 @@
 //     and indexes. A pinned digest ("name@sha256:...") must match what
 //     arrives; a tag's answer must match the registry's Docker-Content-Digest.
 //  2. For an index (or manifest list), pick the manifest for the platform
-//     (platform.h) and GET it by digest.
+//     (store/platform.h) and GET it by digest.
 //  3. GET the config and check it lists one diffID per layer.
 //  4. GET the layers, a few at once. Each streams into the store's ingest/
 //     while its sha256 and (on another thread) the sha256 of what it
@@ -28,13 +28,13 @@
 // has its own connections); the store allows it.
 #pragma once
 
-#include "registry/platform.h"
 #include "registry/reference.h"
 #include "registry/session.h"
 #include "registry/transfer_events.h"
 #include "store/image.h"
 #include "store/layer_unpack.h"
 #include "store/oci.h"
+#include "store/platform.h"
 #include "store/store.h"
 
 namespace bld::registry {

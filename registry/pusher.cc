@@ -12,6 +12,7 @@
 
 #include "registry/blob_sources.h"
 #include "registry/parallel.h"
+#include "registry/repository_transfer.h"
 #include "registry/registry_error.h"
 #include "store/error.h"
 
@@ -60,16 +61,10 @@ std::string WithQuery(const std::string& url, const std::string& query) {
   return url + (url.find('?') == std::string::npos ? "?" : "&") + query;
 }
 
-class Pusher {
+class Pusher : private RepositoryTransfer {
  public:
   Pusher(store::Store& store, const Reference& reference, const PushOptions& options, const TransferEvents& events)
-      : store_(store),
-        reference_(reference),
-        options_(options),
-        events_(events),
-        session_(options.registry, reference.domain()),
-        repository_(reference.path()),
-        scopes_{RepositoryScope(repository_, "pull,push")} {}
+      : RepositoryTransfer(store, reference, options.registry, events, "pull,push"), options_(options) {}
 
   PushResult Run();
 
@@ -82,27 +77,12 @@ class Pusher {
   HttpResponse SendData(const std::string& method, const std::string& url, const Descriptor& blob, uint64_t offset,
                         uint64_t length, bool report);
   void PushManifest(const Descriptor& manifest, const std::string& tag_or_digest);
-  void Emit(TransferEvent event);
 
   std::string Action() const { return "push " + reference_.String(); }
   std::string Url(const std::string& path) { return session_.Url("/v2/" + repository_ + path); }
 
-  store::Store& store_;
-  const Reference& reference_;
   const PushOptions& options_;
-  const TransferEvents& events_;
-  Session session_;
-  std::string repository_;
-  std::vector<std::string> scopes_;
-  std::mutex events_mutex_;
-  std::atomic<bool> cancel_{false};
 };
-
-void Pusher::Emit(TransferEvent event) {
-  if (!events_) return;
-  std::lock_guard lock(events_mutex_);
-  events_(event);
-}
 
 PushResult Pusher::Run() {
   std::optional<Descriptor> root = store_.GetRef(reference_.String());

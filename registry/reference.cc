@@ -519,20 +519,21 @@ void Reference::RequireName() const {
   if (path_.empty()) throw Error("reference " + String() + " has no name");
 }
 
-Reference Reference::WithTag(std::string_view tag) const {
+Reference Reference::WithPart(std::string Reference::*part, std::string_view value, bool valid,
+                              std::string_view invalid) const {
   RequireName();
-  if (!IsTag(tag)) throw Error(kErrTagInvalidFormat);
+  if (!valid) throw Error(std::string(invalid));
   Reference ref = *this;
-  ref.tag_ = tag;
+  ref.*part = value;
   return ref;
 }
 
+Reference Reference::WithTag(std::string_view tag) const {
+  return WithPart(&Reference::tag_, tag, IsTag(tag), kErrTagInvalidFormat);
+}
+
 Reference Reference::WithDigest(std::string_view digest) const {
-  RequireName();
-  if (!IsDigestFormat(digest)) throw Error(kErrDigestInvalidFormat);
-  Reference ref = *this;
-  ref.digest_ = digest;
-  return ref;
+  return WithPart(&Reference::digest_, digest, IsDigestFormat(digest), kErrDigestInvalidFormat);
 }
 
 std::string Reference::RegistryHost() const {

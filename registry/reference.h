@@ -88,6 +88,10 @@ class Reference {
   Reference() = default;
   // Throws unless the reference has a name to attach a tag or digest to.
   void RequireName() const;
+  // A copy with `part` set to `value`, after the checks WithTag and
+  // WithDigest share; `invalid` is the error when `valid` is false.
+  Reference WithPart(std::string Reference::*part, std::string_view value, bool valid,
+                     std::string_view invalid) const;
 
   std::string domain_;
   std::string path_;

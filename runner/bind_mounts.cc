@@ -18,16 +18,6 @@ constexpr mode_t kMountPointFileMode = 0644;
 // Bytes moved by one sendfile call; the loop goes on until the end.
 constexpr size_t kCopyChunk = 1 << 20;
 
-// mkdir -p in the current root (after pivot_root: the container's).
-void MakeDirectories(const std::string& path) {
-  for (size_t pos = 1; pos <= path.size(); ++pos) {
-    if (pos != path.size() && path[pos] != '/') continue;
-    std::string prefix = path.substr(0, pos);
-    if (::mkdir(prefix.c_str(), kMountPointDirMode) != 0 && errno != EEXIST)
-      throw RunnerSysError("create mount point " + prefix);
-  }
-}
-
 bool IsEmptyDirectory(int dir_fd) {
   UniqueFd fd(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) throw RunnerSysError("open a volume");
@@ -65,11 +55,11 @@ void CopyFile(int from, int to, const char* name, const struct stat& st) {
 
 void MakeMountPoint(const std::string& target, bool directory) {
   if (directory) {
-    MakeDirectories(target);
+    MakeDirectories(target, kMountPointDirMode, "create mount point");
     return;
   }
   size_t slash = target.rfind('/');
-  if (slash > 0) MakeDirectories(target.substr(0, slash));
+  if (slash > 0) MakeDirectories(target.substr(0, slash), kMountPointDirMode, "create mount point");
   UniqueFd file(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kMountPointFileMode));
   if (!file && errno != EISDIR) throw RunnerSysError("create mount point " + target);
 }

@@ -35,7 +35,6 @@ namespace {
 // Docker names a container's host by the ID's short form.
 constexpr size_t kShortIdLength = 12;
 constexpr mode_t kContainerSubdirMode = 0755;
-constexpr int kSetupFailedExitCode = 125;
 // Output is read in chunks of this size: one pipe buffer's worth.
 constexpr size_t kOutputChunkSize = 64 * 1024;
 
@@ -71,6 +70,11 @@ std::string SignalDescription(int signal) {
 }
 
 }  // namespace
+
+ExitStatus ExitStatus::FromWait(int status) {
+  if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
+  return ExitStatus{WEXITSTATUS(status), 0};
+}
 
 std::string ExitStatus::Describe() const {
   return signal != 0 ? "killed by " + SignalDescription(signal) : "exit code " + std::to_string(code);
@@ -210,8 +214,7 @@ void Container::AwaitExec() {
 
 ExitStatus Container::WaitExit() {
   int status = Reap();
-  if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
-  return ExitStatus{WEXITSTATUS(status), 0};
+  return ExitStatus::FromWait(status);
 }
 
 int Container::Reap() {
@@ -280,8 +283,7 @@ ExitStatus Container::Wait(OutputLines& output, int cancel_fd) {
   if (interrupted) throw Interrupted(interrupted);
   if (cancelled) throw Cancelled();
   if (!setup_error.empty()) ThrowSetupError(setup_error);
-  if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
-  return ExitStatus{WEXITSTATUS(status), 0};
+  return ExitStatus::FromWait(status);
 }
 
 }  // namespace bld::runner

@@ -150,6 +150,9 @@ struct ExitStatus {
   int code = 0;    // the exit code, when the process exited
   int signal = 0;  // the signal that killed it, or 0
 
+  // What a waitpid(2) status says.
+  static ExitStatus FromWait(int status);
+
   bool ok() const { return signal == 0 && code == 0; }
   // "exit code 2", "killed by signal 9 (SIGKILL)".
   std::string Describe() const;

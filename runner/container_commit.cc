@@ -4,6 +4,7 @@
 
 #include "runner/upper_dir_layer.h"
 #include "store/image.h"
+#include "store/timestamp.h"
 
 namespace bld::runner {
 

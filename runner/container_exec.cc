@@ -14,13 +14,12 @@
 #include <climits>
 
 #include "runner/terminal.h"
+#include "store/exit_codes.h"
 
 namespace bld::runner {
 
 namespace {
 
-constexpr int kSignalExitBase = 128;
-constexpr int kSetupFailedExitCode = 125;
 constexpr size_t kChunk = 64 * 1024;
 
 struct Namespace {
@@ -66,11 +65,11 @@ std::vector<std::string> MergeEnv(std::vector<std::string> env, const std::vecto
     }
     ::close(error_fd);
     int status = WaitForPid(pid);
-    ::_exit(WIFSIGNALED(status) ? kSignalExitBase + WTERMSIG(status) : WEXITSTATUS(status));
+    ::_exit(exit_code::FromWaitStatus(status));
   } catch (const std::exception& e) {
     ReportSetupError(error_fd, e);
   }
-  ::_exit(kSetupFailedExitCode);
+  ::_exit(exit_code::kSetupFailed);
 }
 
 // Copies bld's stdin to the terminal and the terminal to bld's stdout until
@@ -129,10 +128,9 @@ ExitStatus ExecInContainer(const store::Store& store, const ContainerRecord& rec
   UniqueFd null_in;
   StdioFds stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, -1};
   if (spec.tty) {
-    int pair[2];
-    CheckSys(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), "create the console socket");
-    console = UniqueFd(pair[0]);
-    console_child = UniqueFd(pair[1]);
+    ConsoleSocket socket = MakeConsoleSocket();
+    console = std::move(socket.ours);
+    console_child = std::move(socket.child);
     stdio.console_socket = console_child.get();
   } else if (!spec.interactive) {
     null_in = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -164,8 +162,7 @@ ExitStatus ExecInContainer(const store::Store& store, const ContainerRecord& rec
     RelayTerminal(master.get(), spec.interactive);
   }
   int status = WaitForPid(pid);
-  if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
-  return ExitStatus{WEXITSTATUS(status), 0};
+  return ExitStatus::FromWait(status);
 }
 
 }  // namespace bld::runner

@@ -26,6 +26,7 @@
 #include "runner/run_mount_plan.h"
 #include "runner/terminal.h"
 #include "runner/user.h"
+#include "store/exit_codes.h"
 
 namespace bld::runner {
 
@@ -44,12 +45,6 @@ constexpr int kInitErrorFd = kPlanFd + 1;
 // decide the modes of files a RUN step creates.
 constexpr mode_t kContainerUmask = 022;
 constexpr mode_t kWorkdirMode = 0755;
-// The exit code of a setup that failed (its message is on the error pipe):
-// 125 is what `docker run` returns when the container could not be started,
-// 126 when the command cannot be executed, 127 when it is not found.
-constexpr int kSetupFailedExitCode = 125;
-constexpr int kCannotExecuteExitCode = 126;
-constexpr int kNotFoundExitCode = 127;
 // The setup error message starts with its exit code and this separator.
 constexpr char kExitCodeSeparator = ':';
 // A plan is a few KiB; heredocs or many ops make it bigger, never this big.
@@ -64,8 +59,6 @@ class ExecFailure : public Error {
  private:
   int exit_code_;
 };
-
-// ---- The setup inside the container, in order -----------------------------
 
 // ---- The setup inside the container, in order -----------------------------
 
@@ -89,7 +82,7 @@ void ResetSignals() {
 void DieWithParent(int error_fd) {
   CheckSys(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent death signal");
   pollfd fd{error_fd, 0, 0};
-  if (::poll(&fd, 1, 0) > 0 && (fd.revents & POLLERR)) ::_exit(kSetupFailedExitCode);
+  if (::poll(&fd, 1, 0) > 0 && (fd.revents & POLLERR)) ::_exit(exit_code::kSetupFailed);
 }
 
 // Before anything else, so that every process the container starts is
@@ -120,12 +113,7 @@ std::vector<std::string> ContainerEnvironment(const std::vector<std::string>& en
 
 // mkdir -p, as root, inside the container's root.
 void CreateWorkdir(const std::string& workdir) {
-  for (size_t pos = 1; pos <= workdir.size(); ++pos) {
-    if (pos != workdir.size() && workdir[pos] != '/') continue;
-    std::string prefix = workdir.substr(0, pos);
-    if (::mkdir(prefix.c_str(), kWorkdirMode) != 0 && errno != EEXIST)
-      throw RunnerSysError("create working directory " + prefix);
-  }
+  MakeDirectories(workdir, kWorkdirMode, "create working directory");
   struct stat st;
   CheckSys(::stat(workdir.c_str(), &st), "inspect working directory " + workdir);
   if (!S_ISDIR(st.st_mode)) throw RunnerSysError("use " + workdir + " as the working directory", ENOTDIR);
@@ -179,7 +167,7 @@ namespace {
   const std::string& file = argv[0];
   if (file.find('/') != std::string::npos) {
     ::execve(file.c_str(), args.data(), envp.data());
-    int code = errno == ENOENT ? kNotFoundExitCode : kCannotExecuteExitCode;
+    int code = errno == ENOENT ? exit_code::kNotFound : exit_code::kCannotExecute;
     throw ExecFailure(RunnerSysError("exec " + file), code);
   }
   bool denied = false;
@@ -196,8 +184,8 @@ namespace {
       throw RunnerSysError("exec " + candidate);
     }
   }
-  if (denied) throw ExecFailure(RunnerSysError("exec \"" + file + "\"", EACCES), kCannotExecuteExitCode);
-  throw ExecFailure(Error("exec: \"" + file + "\": executable file not found in $PATH"), kNotFoundExitCode);
+  if (denied) throw ExecFailure(RunnerSysError("exec \"" + file + "\"", EACCES), exit_code::kCannotExecute);
+  throw ExecFailure(Error("exec: \"" + file + "\": executable file not found in $PATH"), exit_code::kNotFound);
 }
 
 // A command's container: everything container.h lists, then the exec.
@@ -231,7 +219,7 @@ namespace {
   } catch (const std::exception& e) {
     ReportSetupError(plan.error_fd, e);
   }
-  ::_exit(kSetupFailedExitCode);
+  ::_exit(exit_code::kSetupFailed);
 }
 
 // A file step's container: the bare overlay root (and the COPY --from
@@ -258,7 +246,7 @@ namespace {
   } catch (const std::exception& e) {
     ReportSetupError(plan.error_fd, e);
   }
-  ::_exit(kSetupFailedExitCode);
+  ::_exit(exit_code::kSetupFailed);
 }
 
 std::string ReadPlan(int fd) {
@@ -344,10 +332,13 @@ bool PlaceDescriptors(ExecImage& image) {
 // The child of the clone: only async-signal-safe system calls, then it
 // becomes the init.
 [[noreturn]] void ExecInitInChild(ExecImage& image) {
+  // The setup error format (exit code, separator, text), spelled out: the
+  // child may not build a string.
   static constexpr char kExecFailed[] = "125:runner: cannot execute bld as the container's init";
+  static_assert(exit_code::kSetupFailed == 125 && kExitCodeSeparator == ':');
   if (PlaceDescriptors(image)) ::execve(kSelfExe, image.argv.data(), image.envp);
   [[maybe_unused]] ssize_t w = ::write(image.error_fd, kExecFailed, sizeof kExecFailed - 1);
-  ::_exit(kSetupFailedExitCode);
+  ::_exit(exit_code::kSetupFailed);
 }
 
 }  // namespace
@@ -387,7 +378,7 @@ void RunContainerInitIfRequested(int argc, char** argv) {
     plan = ParseInitPlan(ReadPlan(kPlanFd));
   } catch (const std::exception& e) {
     ReportSetupError(kInitErrorFd, e);
-    ::_exit(kSetupFailedExitCode);
+    ::_exit(exit_code::kSetupFailed);
   }
   ::close(kPlanFd);
   if (plan.files) FileStepInit(plan);
@@ -411,7 +402,7 @@ void ExecCommand(const RunConfig& run, int error_fd) {
 
 void ReportSetupError(int error_fd, const std::exception& e) {
   const auto* exec_failure = dynamic_cast<const ExecFailure*>(&e);
-  int code = exec_failure ? exec_failure->exit_code() : kSetupFailedExitCode;
+  int code = exec_failure ? exec_failure->exit_code() : exit_code::kSetupFailed;
   std::string message = std::to_string(code) + kExitCodeSeparator + e.what();
   // One write below PIPE_BUF is atomic; nothing else writes to the pipe.
   [[maybe_unused]] ssize_t n = ::write(error_fd, message.data(), std::min<size_t>(message.size(), PIPE_BUF));
@@ -419,7 +410,7 @@ void ReportSetupError(int error_fd, const std::exception& e) {
 
 void ThrowSetupError(const std::string& message) {
   size_t separator = message.find(kExitCodeSeparator);
-  int code = kSetupFailedExitCode;
+  int code = exit_code::kSetupFailed;
   std::string text = message;
   if (separator != std::string::npos) {
     code = std::atoi(message.substr(0, separator).c_str());

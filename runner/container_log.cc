@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "store/image.h"
+#include "store/timestamp.h"
 
 namespace bld::runner {
 

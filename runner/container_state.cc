@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/exit_codes.h"
+
 namespace bld::runner {
 
 namespace {
@@ -16,8 +18,6 @@ namespace {
 using nlohmann::json;
 
 constexpr mode_t kContainerDirMode = 0700;
-// What a container killed by SIGKILL exits with, as a shell reports it.
-constexpr int kKilledExitCode = 128 + SIGKILL;
 // /proc/<pid>/stat is one line, well under this.
 constexpr size_t kMaxStatSize = 4096;
 // The start time is field 22; fields after the command's ")" start at 3.
@@ -189,21 +189,14 @@ void PutRecord(store::Store& store, const ContainerRecord& record) {
 }
 
 std::optional<ContainerRecord> GetRecord(const store::Store& store, const std::string& id) {
-  std::optional<std::string> value =
-      store.meta().Read([&](store::ReadTxn& txn) { return txn.Get(store::Table::kContainers, id); });
+  std::optional<std::string> value = store.meta().Get(store::Table::kContainers, id);
   if (!value) return std::nullopt;
   return ParseRecord(*value, id);
 }
 
 std::vector<ContainerRecord> ListRecords(const store::Store& store) {
-  std::vector<std::pair<std::string, std::string>> raw;
-  store.meta().Read([&](store::ReadTxn& txn) {
-    txn.Scan(store::Table::kContainers, "", [&](std::string_view key, std::string_view value) {
-      raw.emplace_back(std::string(key), std::string(value));
-    });
-  });
   std::vector<ContainerRecord> records;
-  for (const auto& [id, value] : raw) records.push_back(ParseRecord(value, id));
+  for (const auto& [id, value] : store.meta().List(store::Table::kContainers)) records.push_back(ParseRecord(value, id));
   return records;
 }
 
@@ -262,7 +255,7 @@ ContainerRecord LiveState(const store::Store& store, ContainerRecord record) {
   if (record.status != ContainerStatus::kRunning || MonitorAlive(store, record.id)) return record;
   // The monitor died without writing the end: its container was killed with
   // it by the parent-death signal.
-  record.exit_code = kKilledExitCode;
+  record.exit_code = exit_code::ForSignal(SIGKILL);
   record.status = ContainerStatus::kExited;
   record.pid = 0;
   return record;

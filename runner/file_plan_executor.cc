@@ -18,6 +18,8 @@
 #include "runner/system_call.h"
 #include "runner/user.h"
 #include "store/archive_handles.h"
+#include "store/archive_reader.h"
+#include "store/fd_io.h"
 
 namespace bld::runner {
 
@@ -312,39 +314,33 @@ class PlanRunner {
   // writes through symlinks.
   void Extract(const FileOp& op) {
     MakeParents(op.dest);
-    std::unique_ptr<archive, store::ArchiveReadDeleter> in(archive_read_new());
-    archive_read_support_format_tar(in.get());
-    archive_read_support_filter_all(in.get());
     std::unique_ptr<archive, store::ArchiveWriteDeleter> out(archive_write_disk_new());
     archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_TIME |
                                                   ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
                                                   ARCHIVE_EXTRACT_XATTR);
     UniqueFd fd = OpenInContext(plan_.context_fd, op.context_path);
-    constexpr size_t kBlock = 1 << 16;
-    if (archive_read_open_fd(in.get(), fd.get(), kBlock) != ARCHIVE_OK)
-      throw Error("ADD " + op.context_path + ": " + archive_error_string(in.get()));
+    const std::string what = "ADD " + op.context_path;
+    store::ArchiveReader in(store::FdSource(fd.get(), op.context_path), store::ArchiveReader::Format::kTar,
+                            store::ArchiveReader::Filter::kAll, what);
+    auto write_failed = [&]() {
+      const char* detail = archive_error_string(out.get());
+      return Error(what + ": entry \"" + in.entry_name() + "\": " + (detail ? detail : "cannot be written"));
+    };
     if (chdir(op.dest.c_str()) != 0) Fail("chdir " + op.dest);
-    archive_entry* entry;
-    int r;
-    while ((r = archive_read_next_header(in.get(), &entry)) == ARCHIVE_OK) {
+    while (archive_entry* entry = in.Next()) {
       if (owner_) {
         archive_entry_set_uid(entry, owner_->uid);
         archive_entry_set_gid(entry, owner_->gid);
       }
-      if (archive_write_header(out.get(), entry) != ARCHIVE_OK)
-        throw Error("ADD " + op.context_path + ": entry \"" + archive_entry_pathname(entry) +
-                    "\": " + archive_error_string(out.get()));
+      if (archive_write_header(out.get(), entry) != ARCHIVE_OK) throw write_failed();
       const void* buf;
       size_t size;
-      la_int64_t offset;
-      while ((r = archive_read_data_block(in.get(), &buf, &size, &offset)) == ARCHIVE_OK)
-        if (archive_write_data_block(out.get(), buf, size, offset) != ARCHIVE_OK)
-          throw Error("ADD " + op.context_path + ": " + archive_error_string(out.get()));
-      if (r != ARCHIVE_EOF) throw Error("ADD " + op.context_path + ": " + archive_error_string(in.get()));
+      int64_t offset;
+      while (in.ReadBlock(&buf, &size, &offset))
+        if (archive_write_data_block(out.get(), buf, size, offset) != ARCHIVE_OK) throw write_failed();
       archive_write_finish_entry(out.get());
     }
-    if (r != ARCHIVE_EOF) throw Error("ADD " + op.context_path + ": " + archive_error_string(in.get()));
     archive_write_close(out.get());
     if (chdir("/") != 0) Fail("chdir /");
   }

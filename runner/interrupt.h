@@ -22,6 +22,7 @@
 #pragma once
 
 #include "store/error.h"
+#include "store/exit_codes.h"
 
 namespace bld::runner {
 
@@ -30,10 +31,9 @@ class Interrupted : public Error {
   explicit Interrupted(int signal);
   int signal() const { return signal_; }
   // What a shell would return for a process killed by the signal.
-  int exit_code() const { return kSignalExitBase + signal_; }
+  int exit_code() const { return exit_code::ForSignal(signal_); }
 
  private:
-  static constexpr int kSignalExitBase = 128;
   int signal_;
 };
 

@@ -24,6 +24,14 @@ std::string ReadUntilClosed(int fd) {
   return data;
 }
 
+void MakeDirectories(const std::string& path, mode_t mode, std::string_view what) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    std::string prefix = path.substr(0, pos);
+    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) throw RunnerSysError(std::string(what) + " " + prefix);
+  }
+}
+
 int WaitForPid(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {

@@ -47,6 +47,11 @@ std::string ReadUntilClosed(int fd);
 // waitpid(pid) retried on EINTR; the wait status.
 int WaitForPid(pid_t pid);
 
+// mkdir -p in the current root (inside a container: the container's): each
+// missing directory of the absolute `path` gets `mode`. `what` begins the
+// error ("create mount point").
+void MakeDirectories(const std::string& path, mode_t mode, std::string_view what);
+
 // Writes `content` to a new file `path` (replacing one that exists) with
 // `mode`, whatever the process umask.
 void WriteFileWithMode(const std::string& path, std::string_view content, mode_t mode);

@@ -24,15 +24,38 @@ Pty OpenPty() {
   return pty;
 }
 
-void SendFd(int socket, int fd) {
+namespace {
+
+// One byte of data with room for one descriptor beside it (SCM_RIGHTS):
+// what SendFd sends and ReceiveFd receives. Not copyable: the message
+// points into the object itself.
+struct FdMessage {
   char byte = 0;
   iovec data{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
+
+  FdMessage() {
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+};
+
+}  // namespace
+
+ConsoleSocket MakeConsoleSocket() {
+  int pair[2];
+  CheckSys(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), "create the console socket");
+  return {UniqueFd(pair[0]), UniqueFd(pair[1])};
+}
+
+void SendFd(int socket, int fd) {
+  FdMessage m;
+  msghdr& message = m.message;
   cmsghdr* header = CMSG_FIRSTHDR(&message);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
@@ -44,14 +67,8 @@ void SendFd(int socket, int fd) {
 }
 
 UniqueFd ReceiveFd(int socket) {
-  char byte = 0;
-  iovec data{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
+  FdMessage m;
+  msghdr& message = m.message;
   ssize_t n;
   while ((n = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC)) < 0) {
     if (errno != EINTR) throw RunnerSysError("receive the container's terminal");

@@ -27,6 +27,15 @@ struct Pty {
 // A new pty from /dev/ptmx of the current root.
 Pty OpenPty();
 
+// A unix socket pair over which a container sends back the master of the
+// pseudo-terminal it made (StdioFds::console_socket): `child` goes to the
+// container, `ours` receives (ReceiveFd).
+struct ConsoleSocket {
+  UniqueFd ours;
+  UniqueFd child;
+};
+ConsoleSocket MakeConsoleSocket();
+
 // Sends a descriptor over a unix socket, and receives one.
 void SendFd(int socket, int fd);
 UniqueFd ReceiveFd(int socket);

@@ -8,7 +8,7 @@
 
 #include "runner/container_state.h"
 #include "runner/system_call.h"
-#include "store/image.h"
+#include "store/timestamp.h"
 
 namespace bld::runner {
 
@@ -71,21 +71,14 @@ VolumeRecord CreateVolume(store::Store& store, const std::string& name, bool ano
 }
 
 std::optional<VolumeRecord> GetVolume(const store::Store& store, const std::string& name) {
-  std::optional<std::string> value =
-      store.meta().Read([&](store::ReadTxn& txn) { return txn.Get(store::Table::kVolumes, name); });
+  std::optional<std::string> value = store.meta().Get(store::Table::kVolumes, name);
   if (!value) return std::nullopt;
   return Parse(*value, name);
 }
 
 std::vector<VolumeRecord> ListVolumes(const store::Store& store) {
-  std::vector<std::pair<std::string, std::string>> raw;
-  store.meta().Read([&](store::ReadTxn& txn) {
-    txn.Scan(store::Table::kVolumes, "", [&](std::string_view key, std::string_view value) {
-      raw.emplace_back(std::string(key), std::string(value));
-    });
-  });
   std::vector<VolumeRecord> volumes;
-  for (const auto& [name, value] : raw) volumes.push_back(Parse(value, name));
+  for (const auto& [name, value] : store.meta().List(store::Table::kVolumes)) volumes.push_back(Parse(value, name));
   return volumes;
 }
 

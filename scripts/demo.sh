@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh demo
-scripts/build.sh
+scripts/build.sh --target bld  # the demo needs bld only, not the tests
 bld=build/bld
 work=$(mktemp -d)
 name=helloworld-demo

@@ -1,6 +1,5 @@
 #include "store/compression.h"
 
-#include <archive.h>
 #include <sched.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -16,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "store/archive_handles.h"
+#include "store/archive_reader.h"
 #include "store/error.h"
 
 namespace bld::store {
@@ -26,7 +25,6 @@ namespace {
 // Buffer sizes: large enough that per-call overhead vanishes next to the
 // compression work, small enough not to matter for memory.
 constexpr size_t kGzipReadBufferSize = 256 * 1024;
-constexpr size_t kArchiveReadBlock = 128 * 1024;
 // The unit of parallel gzip (pigz's default): smaller blocks lose ratio to
 // the cuts, larger ones leave threads idle on small layers.
 constexpr size_t kGzipBlockSize = 128 * 1024;
@@ -554,58 +552,23 @@ class ZstdReader : public DecompressingReader::Codec {
 class ArchiveFilterReader : public DecompressingReader::Codec {
  public:
   ArchiveFilterReader(CompressedInput input, Compression compression)
-      : input_(std::move(input)), name_(CompressionName(compression)), a_(archive_read_new()), buffer_(kArchiveReadBlock) {
-    if (!a_) throw Error(name_ + ": cannot allocate a libarchive reader");
-    int rc = compression == Compression::kBzip2 ? archive_read_support_filter_bzip2(a_.get())
-                                                : archive_read_support_filter_xz(a_.get());
-    // ARCHIVE_WARN means libarchive will run an external program instead of
-    // a linked library, which still decompresses correctly.
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) Fail("cannot enable the decompression filter");
-    if (archive_read_support_format_raw(a_.get()) != ARCHIVE_OK) Fail("cannot enable raw reading");
-    if (archive_read_open(a_.get(), this, nullptr, &ArchiveFilterReader::ReadCallback, nullptr) != ARCHIVE_OK)
-      Fail("cannot open the stream");
-    archive_entry* entry = nullptr;
-    rc = archive_read_next_header(a_.get(), &entry);
-    if (rc == ARCHIVE_EOF) {
-      done_ = true;
-    } else if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-      Fail("stream is corrupt");
-    }
+      : input_(std::move(input)),
+        reader_([this](void* data, size_t size) { return input_.Read(data, size); }, ArchiveReader::Format::kRaw,
+                compression == Compression::kBzip2 ? ArchiveReader::Filter::kBzip2 : ArchiveReader::Filter::kXz,
+                std::string(CompressionName(compression)) + " stream") {
+    done_ = reader_.Next() == nullptr;
   }
 
   size_t Read(void* data, size_t size) override {
     if (done_) return 0;
-    la_ssize_t n = archive_read_data(a_.get(), data, size);
-    if (n < 0) Fail("stream is corrupt");
+    size_t n = reader_.ReadData(data, size);
     if (n == 0) done_ = true;
-    return static_cast<size_t>(n);
+    return n;
   }
 
  private:
-  static la_ssize_t ReadCallback(archive*, void* self, const void** buffer) {
-    auto* reader = static_cast<ArchiveFilterReader*>(self);
-    // An exception must not unwind through libarchive's C frames: keep it
-    // and rethrow once libarchive has returned.
-    try {
-      *buffer = reader->buffer_.data();
-      return static_cast<la_ssize_t>(reader->input_.Read(reader->buffer_.data(), reader->buffer_.size()));
-    } catch (...) {
-      reader->pending_ = std::current_exception();
-      return -1;
-    }
-  }
-
-  [[noreturn]] void Fail(const std::string& what) {
-    if (pending_) std::rethrow_exception(pending_);
-    const char* detail = archive_error_string(a_.get());
-    throw Error(name_ + " " + what + (detail ? std::string(": ") + detail : std::string()));
-  }
-
-  CompressedInput input_;
-  std::string name_;
-  std::unique_ptr<archive, ArchiveReadDeleter> a_;
-  std::vector<unsigned char> buffer_;
-  std::exception_ptr pending_;
+  CompressedInput input_;  // before reader_, which reads it
+  ArchiveReader reader_;
   bool done_ = false;
 };
 

@@ -1,14 +1,10 @@
 #include "store/garbage_collector.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,11 +19,6 @@ namespace {
 constexpr std::string_view kLockFileName = "gc.lock";
 // The lock file holds nothing; only its owner may open it.
 constexpr mode_t kLockFileMode = 0600;
-// Build cache result records (builder/build_cache.h).
-constexpr std::string_view kCacheResultPrefix = "k:";
-// What an abandoned unpack is called under snapshots/ (docs/store-format.md);
-// the runner's cleanup removes every unlocked directory with this prefix.
-constexpr std::string_view kAbandonedSnapshotPrefix = "tmp-";
 constexpr std::string_view kSha256Prefix = "sha256:";
 
 std::optional<Digest> ParseDigest(std::string_view text) {
@@ -52,34 +43,16 @@ std::optional<Digest> BlobOfDiffIdsKey(std::string_view key) {
   return ParseDigest(key.substr(slash + 1));
 }
 
-// Apparent size of the files under `dir`, hard links counted once.
-uint64_t TreeSize(const std::string& dir) {
-  uint64_t total = 0;
-  std::set<std::pair<dev_t, ino_t>> seen;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    struct stat st;
-    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    if (st.st_nlink > 1 && !seen.insert({st.st_dev, st.st_ino}).second) continue;
-    total += static_cast<uint64_t>(st.st_size);
+// Adds the closure of `image` to `live`; `who` names the image in errors.
+void AddClosure(const Store& store, const Descriptor& image, const std::string& who, std::set<Digest>& live) {
+  std::vector<Descriptor> closure;
+  try {
+    closure = store.Closure(image);
+  } catch (const Error& e) {
+    throw Error("cannot tell which blobs the image " + who + " needs, so nothing may be removed: " + e.what() +
+                " (`bld check` lists what is damaged)");
   }
-  return total;
-}
-
-// The names under snapshots/ that are chain IDs (64 hex digits).
-std::vector<Digest> SnapshotDirectories(const std::string& snapshots_dir) {
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(snapshots_dir.c_str()), ::closedir);
-  if (!dir) {
-    if (errno == ENOENT) return {};
-    throw SysError("prune: cannot list " + snapshots_dir);
-  }
-  std::vector<Digest> found;
-  while (dirent* entry = ::readdir(dir.get())) {
-    std::string text = std::string(kSha256Prefix) + entry->d_name;
-    if (Digest::Valid(text)) found.push_back(Digest::Parse(text));
-  }
-  return found;
+  for (const Descriptor& d : closure) live.insert(d.digest);
 }
 
 }  // namespace
@@ -115,54 +88,26 @@ uint64_t PruneReport::reclaimed_bytes() const {
   return total;
 }
 
-std::set<Digest> LiveBlobs(const Store& store, const std::vector<Descriptor>& images_in_use) {
-  std::set<Digest> live;
-  for (const Descriptor& image : images_in_use) {
-    std::vector<Descriptor> closure;
-    try {
-      closure = store.Closure(image);
-    } catch (const Error& e) {
-      throw Error("cannot tell which blobs the image " + image.digest.str() +
-                  " (used by a container) needs, so nothing may be removed: " + e.what() +
-                  " (`bld check` lists what is damaged)");
-    }
-    for (const Descriptor& d : closure) live.insert(d.digest);
-  }
-  for (const auto& [name, descriptor] : store.ListRefs()) {
-    std::vector<Descriptor> closure;
-    try {
-      closure = store.Closure(descriptor);
-    } catch (const Error& e) {
-      throw Error("cannot tell which blobs the image " + name + " needs, so nothing may be removed: " + e.what() +
-                  " (`bld check` lists what is damaged)");
-    }
-    for (const Descriptor& d : closure) live.insert(d.digest);
-  }
+GcRoots CollectRoots(const Store& store, const std::vector<GcParticipant*>& participants) {
+  GcRoots roots;
+  for (const GcParticipant* participant : participants) participant->AddRoots(store, roots);
+  return roots;
+}
 
-  std::vector<std::string> records;
-  store.meta().Read([&](const ReadTxn& txn) {
-    txn.Scan(Table::kCache, kCacheResultPrefix,
-             [&](std::string_view, std::string_view value) { records.emplace_back(value); });
-  });
-  for (const std::string& record : records) {
-    // A record this code cannot read is one the builder cannot use either
-    // (it treats it as a miss), so it keeps nothing alive.
-    nlohmann::json j = nlohmann::json::parse(record, nullptr, false);
-    if (!j.is_object() || !j.contains("layers") || !j["layers"].is_array()) continue;
-    for (const nlohmann::json& layer : j["layers"]) {
-      if (!layer.is_object() || !layer.contains("digest") || !layer["digest"].is_string()) continue;
-      if (std::optional<Digest> d = ParseDigest(layer["digest"].get<std::string>())) live.insert(*d);
-    }
-  }
+std::set<Digest> LiveBlobs(const Store& store, const GcRoots& roots) {
+  std::set<Digest> live = roots.blobs;
+  for (const GcRoots::Image& image : roots.images)
+    AddClosure(store, image.manifest, image.manifest.digest.str() + " (used by " + image.user + ")", live);
+  for (const auto& [name, descriptor] : store.ListRefs()) AddClosure(store, descriptor, name, live);
   return live;
 }
 
-PruneReport Prune(Store& store, const GcLock& lock, const std::set<Digest>& snapshots_in_use,
-                  const std::vector<Descriptor>& images_in_use) {
+PruneReport Prune(Store& store, const GcLock& lock, const std::vector<GcParticipant*>& participants) {
   if (lock.mode() != GcLock::Mode::kExclusive)
     throw Error("prune: the store lock must be held exclusively while blobs are removed");
   PruneReport report;
-  std::set<Digest> live = LiveBlobs(store, images_in_use);
+  GcRoots roots = CollectRoots(store, participants);
+  std::set<Digest> live = LiveBlobs(store, roots);
 
   std::vector<BlobInfo> dead;
   for (const Digest& d : store.blobs().List()) {
@@ -184,10 +129,6 @@ PruneReport Prune(Store& store, const GcLock& lock, const std::set<Digest>& snap
     collect(Table::kBlobs, BlobOfBlobsKey);
     collect(Table::kDiffIds, BlobOfDiffIdsKey);
     collect(Table::kBlobDiffIds, ParseDigest);
-    txn.Scan(Table::kSnapshots, "", [&](std::string_view key, std::string_view) {
-      std::optional<Digest> chain_id = ParseDigest(key);
-      if (!chain_id || !snapshots_in_use.count(*chain_id)) doomed_records.emplace_back(Table::kSnapshots, key);
-    });
   });
   if (!doomed_records.empty()) {
     store.meta().Write([&](WriteTxn& txn) {
@@ -200,26 +141,7 @@ PruneReport Prune(Store& store, const GcLock& lock, const std::set<Digest>& snap
     if (store.blobs().Remove(blob.digest)) report.blobs.push_back(blob);
   report.ingest_leftovers = store.blobs().RemoveIngestLeftovers();
 
-  for (const Digest& chain_id : SnapshotDirectories(store.snapshots_dir())) {
-    if (snapshots_in_use.count(chain_id)) continue;
-    std::string path = store.snapshots_dir() + "/" + std::string(chain_id.hex());
-    std::string retired =
-        store.snapshots_dir() + "/" + std::string(kAbandonedSnapshotPrefix) + std::string(chain_id.hex());
-    uint64_t size = TreeSize(path);
-    // A retired name left by a prune that died is abandoned for sure: the
-    // runner's own unpacks have shorter names.
-    std::error_code ec;
-    std::filesystem::remove_all(retired, ec);
-    if (ec) throw Error("prune: cannot remove the snapshot " + retired + ": " + ec.message());
-    if (::rename(path.c_str(), retired.c_str()) != 0) {
-      if (errno == ENOENT) continue;
-      throw SysError("prune: cannot retire the snapshot " + path);
-    }
-    std::filesystem::remove_all(retired, ec);
-    if (ec) throw Error("prune: cannot remove the snapshot " + retired + ": " + ec.message());
-    report.snapshots.push_back(chain_id);
-    report.snapshot_bytes += size;
-  }
+  for (GcParticipant* participant : participants) participant->Sweep(store, roots, report);
   return report;
 }
 

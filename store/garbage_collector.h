@@ -1,24 +1,27 @@
 // Garbage collection of a store (`bld prune`): everything that nothing
 // reaches any more is removed, everything that something reaches stays.
 //
+// The store knows its own records only. What its users keep (the builder's
+// cache records, the runner's snapshots, containers and scratch
+// directories) they tell prune through a GcParticipant each, as
+// containerd's clients tell its GC through labels and leases; `bld prune`
+// (cli/store_commands.cc) passes the builder's and the runner's.
+//
 // Live, and kept:
 //  - every blob in the closure of every ref (manifests, configs, layers);
-//  - the layer blobs named by build cache records (table cache, keys
-//    "k:<key>", a JSON object whose "layers" array holds descriptors): a
-//    cache hit must find its layers. Only the digests are read, so that the
-//    store does not depend on the builder's record format beyond that array;
-//  - the snapshots whose chain IDs the caller names (the runner knows which
-//    snapshots the images use; the store cannot link runner/).
+//  - every blob in the closure of an image a participant names (a
+//    container's image after `bld rmi`), and every blob it names alone (the
+//    layers of a build cache record);
+//  - every snapshot a participant names (a build cache record's layer whose
+//    blob was never written): the one that sweeps snapshots sees the roots.
 // Dead, and removed: every other blob with its records (table blobs, both
 // diffID tables, and the hints other modules keep in table blobs under
-// "<kind>/<digest>/..." keys, like registry/blob_sources.h), ingest files of
-// writers that died, and every other snapshot with its record.
+// "<kind>/<digest>/..." keys, like registry/blob_sources.h), and ingest files
+// of writers that died. Then each participant sweeps what it owns (its
+// snapshots, its leftovers of dead processes) and adds it to the report.
 //
 // Crash safety, at every step: index records go before the files they name,
-// so a record never names a missing blob; a doomed snapshot directory is
-// first renamed to "tmp-<hex>", the name of an abandoned unpack (see
-// docs/store-format.md), so a half-removed snapshot never keeps a chain ID
-// name, and the next prune's runner cleanup finishes it.
+// so a record never names a missing blob; participants keep the same rule.
 //
 // The race with writers: from a writer's first blob to its ref, its blobs
 // are reachable from nothing. So every command that writes blobs it will
@@ -37,6 +40,7 @@
 #include <cstdint>
 #include <functional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "store/blob_store.h"
@@ -69,23 +73,52 @@ class GcLock {
 // What a prune removed.
 struct PruneReport {
   std::vector<BlobInfo> blobs;
-  std::vector<Digest> snapshots;  // chain IDs
+  std::vector<Digest> snapshots;  // chain IDs, removed by a participant
   uint64_t snapshot_bytes = 0;    // apparent size of their files
   std::vector<IngestFile> ingest_leftovers;
+  // Directories participants removed that processes which died left behind.
+  std::vector<std::string> leftovers;
   size_t records = 0;  // index records removed with the blobs
 
   uint64_t reclaimed_bytes() const;
 };
 
+// What a participant keeps alive.
+struct GcRoots {
+  struct Image {
+    Descriptor manifest;  // a manifest or an index, whose closure stays
+    std::string user;     // for errors: "a container"
+  };
+  std::vector<Image> images;
+  std::set<Digest> blobs;  // single blobs, kept whatever they are
+  // Chain IDs of snapshots kept whatever image uses them.
+  std::set<Digest> snapshots;
+};
+
+// A module that keeps things in the store prune must know of.
+class GcParticipant {
+ public:
+  virtual ~GcParticipant() = default;
+
+  // Adds what the module keeps alive. Called before anything is removed;
+  // an exception stops the prune with nothing removed.
+  virtual void AddRoots(const Store& store, GcRoots& roots) const = 0;
+  // Removes what the module owns and no longer needs, once the dead blobs
+  // are gone, and adds it to `report`. The blobs of every ref and root are
+  // still there; `roots` is what every participant added.
+  virtual void Sweep(Store& store, const GcRoots& roots, PruneReport& report) = 0;
+};
+
+// What the participants keep, each adding to the same roots.
+GcRoots CollectRoots(const Store& store, const std::vector<GcParticipant*>& participants);
+
 // The blobs prune keeps: the closure of every ref and of every image in
-// `images_in_use` (manifests other modules still need without a ref, like a
-// container's image after `bld rmi`), and the layers of every build cache
-// record. Throws when a ref's manifest is missing or malformed: then what
-// that image needs is unknown, and nothing may be removed.
-std::set<Digest> LiveBlobs(const Store& store, const std::vector<Descriptor>& images_in_use = {});
+// `roots`, and the blobs it names. Throws when such a manifest is missing or
+// malformed: then what that image needs is unknown, and nothing may be
+// removed.
+std::set<Digest> LiveBlobs(const Store& store, const GcRoots& roots = {});
 
 // Removes what is dead (see the top of this file). `lock` must be exclusive.
-PruneReport Prune(Store& store, const GcLock& lock, const std::set<Digest>& snapshots_in_use,
-                  const std::vector<Descriptor>& images_in_use = {});
+PruneReport Prune(Store& store, const GcLock& lock, const std::vector<GcParticipant*>& participants = {});
 
 }  // namespace bld::store

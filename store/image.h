@@ -6,7 +6,6 @@
 // Thread-safety: pure functions over a Store, which is thread-safe.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -16,6 +15,7 @@
 
 #include "store/layer_writer.h"
 #include "store/oci.h"
+#include "store/platform.h"
 #include "store/store.h"
 
 namespace bld::store {
@@ -27,11 +27,13 @@ struct Image {
   Digest id() const { return manifest.config.digest; }  // Docker's image ID
 };
 
-// The platform bld runs images of: the host's (linux/amd64 and the like).
-Platform HostPlatform();
+// The entry of `index` to use for `wanted`: the best match by MatchRank
+// (store/platform.h), the first of equals; entries without a platform (such
+// as attestations) are never picked. nullopt when none can run there.
+std::optional<Descriptor> SelectManifest(const ImageIndex& index, const Platform& wanted);
 
 // Reads the image `descriptor` names. For an index or manifest list, picks
-// the manifest for `platform` (architecture, os and, when given, variant).
+// the manifest for `platform` with SelectManifest.
 // Throws bld::Error naming what is missing or malformed.
 Image ReadImage(const Store& store, const Descriptor& descriptor, const Platform& platform = HostPlatform());
 
@@ -58,12 +60,6 @@ Descriptor WriteManifest(Store& store, const BlobInfo& config, const std::vector
 std::string UntaggedRefName(const Digest& manifest);
 bool IsUntaggedRefName(std::string_view name);
 
-// Image timestamps ("created" in configs and history): RFC 3339 in UTC with
-// the fraction's trailing zeros dropped, as Go's time.RFC3339Nano writes it.
-std::string FormatTimestamp(std::chrono::system_clock::time_point time);
-// The time an RFC 3339 timestamp with any fraction (to the nanosecond) and
-// offset names ("2024-05-01T12:00:00.5+02:00"); nullopt when it is not one.
-std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view text);
 
 // Streams a layer produced by `write` (a layer_writer.h function given the
 // sink) into the blob store, verifies and records it (blob, then diffID).

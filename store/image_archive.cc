@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "store/archive_handles.h"
+#include "store/archive_reader.h"
 #include "store/error.h"
 #include "store/image.h"
 #include "store/layer_reader.h"
@@ -320,98 +321,6 @@ void SaveOci(const Store& store, const std::vector<SaveRequest>& requests, TarWr
 // ---------------------------------------------------------------------------
 // Reading
 
-// The archive as a sequence of entries: libarchive over the decompressed
-// input.
-class TarReader {
- public:
-  explicit TarReader(const ByteSource& source) : input_(source), buffer_(kCopyBufferSize), a_(archive_read_new()) {
-    if (!a_) throw Error("cannot allocate a libarchive reader");
-    // ustar, PAX, GNU and v7 headers; decompression is input_'s.
-    archive_read_support_format_tar(a_.get());
-    if (archive_read_open(a_.get(), this, nullptr, &TarReader::ReadCallback, nullptr) != ARCHIVE_OK) Fail();
-  }
-
-  // The next entry, or nullptr after the last.
-  archive_entry* Next() {
-    archive_entry* entry = nullptr;
-    int rc = archive_read_next_header(a_.get(), &entry);
-    RethrowPending();
-    if (rc == ARCHIVE_EOF) {
-      if (bytes_read_ == 0) throw Error("the archive is empty");
-      return nullptr;
-    }
-    // ARCHIVE_WARN: the entry is usable (a name that is not UTF-8, say).
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) Fail();
-    const char* name = archive_entry_pathname(entry);
-    if (!name) name = archive_entry_pathname_utf8(entry);
-    if (!name) throw Error("an entry after " + QuoteName(last_) + " has no usable name");
-    last_ = name;
-    return entry;
-  }
-
-  // The current entry's name, as the archive spells it.
-  const std::string& name() const { return last_; }
-
-  // Reads the current entry's content; 0 at its end.
-  size_t ReadData(void* data, size_t size) {
-    la_ssize_t n = archive_read_data(a_.get(), data, size);
-    RethrowPending();
-    if (n < 0) Fail();
-    return static_cast<size_t>(n);
-  }
-
-  void SkipData() {
-    int rc = archive_read_data_skip(a_.get());
-    RethrowPending();
-    if (rc != ARCHIVE_OK) Fail();
-  }
-
-  // Consumes what follows the end of the tar, up to kMaxTrailingBytes.
-  void DrainTrailing() {
-    size_t total = 0;
-    while (total < kMaxTrailingBytes) {
-      size_t n = input_.Read(buffer_.data(), std::min(buffer_.size(), kMaxTrailingBytes - total));
-      if (n == 0) break;
-      total += n;
-    }
-  }
-
- private:
-  static la_ssize_t ReadCallback(archive*, void* self, const void** block) {
-    auto* reader = static_cast<TarReader*>(self);
-    // An exception must not unwind through libarchive's C frames.
-    try {
-      *block = reader->buffer_.data();
-      size_t n = reader->input_.Read(reader->buffer_.data(), reader->buffer_.size());
-      reader->bytes_read_ += n;
-      return static_cast<la_ssize_t>(n);
-    } catch (...) {
-      reader->pending_ = std::current_exception();
-      return -1;
-    }
-  }
-
-  void RethrowPending() {
-    if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
-  }
-
-  [[noreturn]] void Fail() {
-    RethrowPending();
-    if (bytes_read_ == 0) throw Error("the archive is empty");
-    const char* detail = archive_error_string(a_.get());
-    throw Error("not a valid tar archive" +
-                (last_.empty() ? std::string(" at its start") : " after the entry " + QuoteName(last_)) + ": " +
-                (detail ? detail : "unknown libarchive error"));
-  }
-
-  DecompressingReader input_;
-  std::vector<char> buffer_;
-  std::unique_ptr<archive, ArchiveReadDeleter> a_;
-  std::exception_ptr pending_;
-  uint64_t bytes_read_ = 0;
-  std::string last_;
-};
-
 // A regular file of the archive, as stored in the blob store.
 struct StoredFile {
   BlobInfo blob;
@@ -438,9 +347,12 @@ class Loader {
   explicit Loader(Store& store) : store_(store) {}
 
   LoadResult Run(const ByteSource& source) {
-    TarReader tar(source);
+    DecompressingReader input(source);
+    // ustar, PAX, GNU and v7 headers; decompression is input's.
+    ArchiveReader tar([&](void* data, size_t size) { return input.Read(data, size); }, ArchiveReader::Format::kTar,
+                      ArchiveReader::Filter::kNone, "", "the archive is empty");
     while (archive_entry* entry = tar.Next()) ReadEntry(tar, entry);
-    tar.DrainTrailing();
+    DrainTrailing(input);
 
     LoadResult result;
     std::vector<PlannedImage> plan;
@@ -467,15 +379,25 @@ class Loader {
   }
 
  private:
+  // Consumes what follows the end of the tar, up to kMaxTrailingBytes.
+  void DrainTrailing(DecompressingReader& input) {
+    size_t total = 0;
+    while (total < kMaxTrailingBytes) {
+      size_t n = input.Read(buffer_.data(), std::min(buffer_.size(), kMaxTrailingBytes - total));
+      if (n == 0) break;
+      total += n;
+    }
+  }
+
   bool IsDocument(const std::string& path) const {
     return path == kDockerManifestFile || path == kOciIndexFile || path == kOciLayoutFile || path == kRepositoriesFile;
   }
 
-  void ReadEntry(TarReader& tar, archive_entry* entry) {
+  void ReadEntry(ArchiveReader& tar, archive_entry* entry) {
     if (++entries_ > kMaxArchiveEntries)
       throw Error("the archive has more than " + std::to_string(kMaxArchiveEntries) +
                   " entries, more than any image archive holds");
-    const std::string& raw = tar.name();
+    const std::string& raw = tar.entry_name();
     std::string what = "archive entry " + QuoteName(raw);
     if (raw.starts_with('/')) throw Error(what + " has an absolute name");
     std::optional<std::string> normalized = Normalize("", raw);
@@ -514,7 +436,7 @@ class Loader {
     }
   }
 
-  std::string ReadDocument(TarReader& tar, archive_entry* entry, const std::string& path) {
+  std::string ReadDocument(ArchiveReader& tar, archive_entry* entry, const std::string& path) {
     auto too_big = [&]() {
       return Error(path + " is larger than the " + std::to_string(kMaxArchiveDocumentSize) +
                    " bytes bld reads of it: not an image archive bld can load");
@@ -534,7 +456,7 @@ class Loader {
   // layer through the rules the applier enforces (layer_reader.h): whether it
   // is one is known only once manifest.json or index.json says so, and that
   // may come after it in the archive.
-  StoredFile StoreFile(TarReader& tar, const std::string& path) {
+  StoredFile StoreFile(ArchiveReader& tar, const std::string& path) {
     std::optional<Digest> expected;
     if (path.starts_with(kBlobsDir)) {
       std::string text = "sha256:" + path.substr(kBlobsDir.size());
@@ -732,13 +654,7 @@ class Loader {
 
   // Everything `top` reaches, each in the archive with its descriptor's size.
   std::vector<Descriptor> ArchiveClosure(const Descriptor& top, const std::string& where) {
-    std::vector<Descriptor> closure;
-    std::set<Digest> seen;
-    std::vector<Descriptor> pending{top};
-    while (!pending.empty()) {
-      Descriptor d = std::move(pending.back());
-      pending.pop_back();
-      if (!seen.insert(d.digest).second) continue;
+    std::vector<Descriptor> closure = store_.Closure(top, [&](const Descriptor& d) {
       const StoredFile* file = ArchiveBlob(d.digest);
       if (!file)
         throw Error(where + " needs the blob " + d.digest.str() + " (" + d.media_type +
@@ -746,18 +662,8 @@ class Loader {
       if (file->blob.size != static_cast<uint64_t>(d.size))
         throw Error(where + ": the blob " + d.digest.str() + " is " + std::to_string(file->blob.size) +
                     " bytes, but its descriptor says " + std::to_string(d.size));
-      std::vector<Descriptor> children;
-      if (IsIndexMediaType(d.media_type)) {
-        children = ParseImageIndex(store_.blobs().ReadAll(d.digest, kMaxIndexSize), d.digest).manifests;
-      } else if (IsManifestMediaType(d.media_type)) {
-        ImageManifest m = ParseImageManifest(store_.blobs().ReadAll(d.digest, kMaxManifestSize), d.digest);
-        children.push_back(std::move(m.config));
-        for (Descriptor& layer : m.layers) children.push_back(std::move(layer));
-      }
-      d.annotations.clear();
-      closure.push_back(std::move(d));
-      for (auto it = children.rbegin(); it != children.rend(); ++it) pending.push_back(std::move(*it));
-    }
+    });
+    for (Descriptor& d : closure) d.annotations.clear();
     return closure;
   }
 
@@ -792,10 +698,6 @@ class Loader {
 };
 
 }  // namespace
-
-std::string_view ArchiveFormatName(ArchiveFormat format) {
-  return format == ArchiveFormat::kDocker ? "docker-archive" : "oci-archive";
-}
 
 void SaveImages(const Store& store, const std::vector<SaveRequest>& images, ArchiveFormat format,
                 const ByteSink& sink) {

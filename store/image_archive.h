@@ -61,9 +61,6 @@ namespace bld::store {
 
 enum class ArchiveFormat { kDocker, kOci };
 
-// "docker-archive" or "oci-archive", for messages.
-std::string_view ArchiveFormatName(ArchiveFormat format);
-
 // JSON documents of an archive (manifest.json, index.json) are held in
 // memory to be parsed: an index is a manifest to a registry, so they get the
 // manifest limit of oci.h.

@@ -4,6 +4,7 @@
 
 #include "store/error.h"
 #include "store/layer_reader.h"
+#include "store/timestamp.h"
 
 namespace bld::store {
 

@@ -15,8 +15,8 @@ namespace bld::store {
 
 namespace {
 
-// Decompressed bytes go to libarchive in blocks of this size.
-constexpr size_t kReadBlockSize = 128 * 1024;
+// What follows the tar's end is read in blocks of this size.
+constexpr size_t kDrainBlockSize = 128 * 1024;
 // The kernel refuses longer paths and names anyway; checking first gives a
 // clear message instead of ENAMETOOLONG from some syscall.
 constexpr size_t kMaxPathLength = PATH_MAX;
@@ -75,39 +75,24 @@ bool ClimbsAboveRoot(std::string_view path) {
   return false;
 }
 
-std::string EntryName(archive_entry* entry) {
-  const char* name = archive_entry_pathname(entry);
-  if (!name) name = archive_entry_pathname_utf8(entry);
-  if (!name) throw Error("a layer entry has no usable name");
-  return name;
-}
-
 }  // namespace
 
-// The decompressed layer, hashed (and tapped) as libarchive reads it.
+// The decompressed layer, hashed (and tapped) as it is read.
 class LayerReader::Stream {
  public:
-  Stream(const ByteSource& source, ByteSink tap) : reader_(source), tap_(std::move(tap)), buffer_(kReadBlockSize) {}
+  Stream(const ByteSource& source, ByteSink tap) : reader_(source), tap_(std::move(tap)) {}
 
-  static la_ssize_t ReadCallback(archive*, void* self, const void** block) {
-    auto* stream = static_cast<Stream*>(self);
-    // An exception must not unwind through libarchive's C frames: keep it
-    // for RethrowPending once libarchive has returned.
-    try {
-      *block = stream->buffer_.data();
-      return static_cast<la_ssize_t>(stream->Read());
-    } catch (...) {
-      stream->pending_ = std::current_exception();
-      return -1;
-    }
-  }
-
-  void RethrowPending() {
-    if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
+  size_t Read(void* data, size_t size) {
+    size_t n = reader_.Read(data, size);
+    hasher_.Update(data, n);
+    if (tap_ && n > 0) tap_(data, n);
+    size_ += n;
+    return n;
   }
 
   void Drain() {
-    while (Read() > 0) {
+    std::vector<char> buffer(kDrainBlockSize);
+    while (Read(buffer.data(), buffer.size()) > 0) {
     }
   }
 
@@ -116,20 +101,10 @@ class LayerReader::Stream {
   Digest FinishDigest() { return hasher_.Finish(); }
 
  private:
-  size_t Read() {
-    size_t n = reader_.Read(buffer_.data(), buffer_.size());
-    hasher_.Update(buffer_.data(), n);
-    if (tap_ && n > 0) tap_(buffer_.data(), n);
-    size_ += n;
-    return n;
-  }
-
   DecompressingReader reader_;
   ByteSink tap_;
-  std::vector<char> buffer_;
   Sha256 hasher_;
   uint64_t size_ = 0;
-  std::exception_ptr pending_;
 };
 
 std::string JoinLayerPath(const std::string& dir, std::string_view name) {
@@ -143,46 +118,24 @@ std::pair<std::string, std::string> SplitLayerPath(const std::string& path) {
 }
 
 LayerReader::LayerReader(const ByteSource& source, ByteSink tap)
-    : stream_(std::make_unique<Stream>(source, std::move(tap))), archive_(archive_read_new()) {
-  if (!archive_) throw Error("cannot allocate a libarchive reader");
-  // tar covers ustar, PAX, GNU and v7 headers; decompression is Stream's.
-  archive_read_support_format_tar(archive_.get());
-  if (archive_read_open(archive_.get(), stream_.get(), nullptr, &Stream::ReadCallback, nullptr) != ARCHIVE_OK)
-    TarFailure();
-}
+    : stream_(std::make_unique<Stream>(source, std::move(tap))),
+      // tar covers ustar, PAX, GNU and v7 headers; decompression is Stream's.
+      tar_([stream = stream_.get()](void* data, size_t size) { return stream->Read(data, size); },
+           ArchiveReader::Format::kTar, ArchiveReader::Filter::kNone, "", "the layer is empty, not a tar archive") {}
 
 LayerReader::~LayerReader() = default;
 
-void LayerReader::TarFailure() {
-  stream_->RethrowPending();
-  if (stream_->size() == 0) throw Error("the layer is empty, not a tar archive");
-  const char* detail = archive_error_string(archive_.get());
-  throw Error("not a valid tar archive" +
-              (last_.empty() ? std::string(" at its start") : " after the entry " + QuoteName(last_)) + ": " +
-              (detail ? detail : "unknown libarchive error"));
-}
-
 const LayerEntry* LayerReader::Next() {
-  while (true) {
-    archive_entry* entry = nullptr;
-    int rc = archive_read_next_header(archive_.get(), &entry);
-    stream_->RethrowPending();
-    if (rc == ARCHIVE_EOF) {
-      if (stream_->size() == 0) throw Error("the layer is empty, not a tar archive");
-      return nullptr;
-    }
-    // ARCHIVE_WARN: the entry is usable (e.g. a PAX name that is not UTF-8,
-    // which is then kept as bytes).
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) TarFailure();
+  while (archive_entry* entry = tar_.Next()) {
     current_ = LayerEntry{};
     current_.entry = entry;
-    current_.name = EntryName(entry);
+    current_.name = tar_.entry_name();
     current_.what = "layer entry " + QuoteName(current_.name);
-    last_ = current_.name;
     if (!Check(current_)) continue;
     Remember(current_);
     return &current_;
   }
+  return nullptr;
 }
 
 bool LayerReader::Check(LayerEntry& e) {
@@ -295,16 +248,7 @@ void LayerReader::Remember(const LayerEntry& e) {
 }
 
 bool LayerReader::ReadBlock(const void** block, size_t* size, int64_t* offset) {
-  la_int64_t at = 0;
-  int rc = archive_read_data_block(archive_.get(), block, size, &at);
-  stream_->RethrowPending();
-  if (rc == ARCHIVE_EOF) return false;
-  if (rc != ARCHIVE_OK) {
-    const char* detail = archive_error_string(archive_.get());
-    throw Error(current_.what + ": cannot read its content: " + (detail ? detail : "unknown libarchive error"));
-  }
-  *offset = at;
-  return true;
+  return tar_.ReadBlock(block, size, offset);
 }
 
 LayerSummary LayerReader::Finish() {

@@ -44,7 +44,6 @@
 // VerifyLayer keeps no state.
 #pragma once
 
-#include <archive.h>
 #include <archive_entry.h>
 
 #include <cstdint>
@@ -56,6 +55,7 @@
 #include <utility>
 
 #include "store/archive_handles.h"
+#include "store/archive_reader.h"
 #include "store/compression.h"
 #include "store/digest.h"
 
@@ -111,16 +111,14 @@ class LayerReader {
 
  private:
   class Stream;
-  [[noreturn]] void TarFailure();
   // Fills in the entry's kind and paths; false for an entry to skip.
   bool Check(LayerEntry& e);
   void Remember(const LayerEntry& e);
 
   ScopedUtf8Ctype utf8_;
   std::unique_ptr<Stream> stream_;
-  std::unique_ptr<archive, ArchiveReadDeleter> archive_;
+  ArchiveReader tar_;  // reads from stream_
   LayerEntry current_;
-  std::string last_;  // the last entry read, for messages
   // What earlier entries made at each path: the rules look through it.
   // Transparent, so that prefixes of a path are looked up without copies.
   std::map<std::string, LayerEntry::Kind, std::less<>> made_;

@@ -4,9 +4,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -16,7 +14,6 @@
 #include <clocale>
 #include <exception>
 #include <map>
-#include <set>
 #include <utility>
 
 #include "store/archive_handles.h"
@@ -401,30 +398,6 @@ LayerInfo WriteTree(const std::string& dir, bool overlay_upper, const LayerWrite
   return tar.Finish();
 }
 
-// A change path relative to the layer root, without "." components or
-// leading/trailing slashes; ".." and the root itself are refused.
-std::string CleanChangePath(const std::string& path) {
-  std::string clean;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t end = std::min(path.find('/', pos), path.size());
-    std::string_view part(path.data() + pos, end - pos);
-    pos = end + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") throw Error("writing layer: the change \"" + path + "\" has a \"..\" component");
-    if (!clean.empty()) clean += '/';
-    clean += part;
-  }
-  if (clean.empty()) throw Error("writing layer: the change \"" + path + "\" names the layer root");
-  return clean;
-}
-
-std::pair<std::string, std::string> SplitPath(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return {"", path};
-  return {path.substr(0, slash), path.substr(slash + 1)};
-}
-
 }  // namespace
 
 LayerInfo WriteLayerFromDirectory(const std::string& dir, const LayerWriteOptions& options, const ByteSink& sink) {
@@ -434,98 +407,6 @@ LayerInfo WriteLayerFromDirectory(const std::string& dir, const LayerWriteOption
 LayerInfo WriteLayerFromOverlayUpper(const std::string& upperdir, const LayerWriteOptions& options,
                                      const ByteSink& sink) {
   return WriteTree(upperdir, true, options, sink);
-}
-
-LayerInfo WriteLayerFromChanges(const std::string& root, const std::vector<LayerChange>& changes,
-                                const LayerWriteOptions& options, const ByteSink& sink) {
-  // What to write for each layer path. A path planned twice keeps the later
-  // enumerator; whiteouts have paths of their own (".wh.<name>").
-  enum class Plan {
-    kParent,    // the directory of a change: its entry
-    kEntry,     // its entry
-    kReplaced,  // deleted and written again: its entry, opaque if a directory
-    kOpaque,    // its entry, then the opaque marker
-    kWhiteout,  // the whiteout marker
-  };
-  std::map<std::string, Plan, TreeLess> plan;
-  std::set<std::string, TreeLess> deleted;
-  for (const LayerChange& change : changes) {
-    std::string path = CleanChangePath(change.path);
-    switch (change.kind) {
-      case LayerChange::Kind::kAddOrModify: {
-        Plan& p = plan[path];
-        p = std::max(p, Plan::kEntry);
-        break;
-      }
-      case LayerChange::Kind::kOpaqueDirectory:
-        plan[path] = Plan::kOpaque;
-        break;
-      case LayerChange::Kind::kDelete:
-        RefuseWhiteoutName(SplitPath(path).second, path);
-        deleted.insert(path);
-        break;
-    }
-  }
-  // A deletion under a deleted directory is implied by the outer one (in tree
-  // order an ancestor comes first). A deleted path that is written again, or
-  // has something written under it, was replaced: a recreated directory must
-  // hide what the lower layers had in it, which only an opaque marker does in
-  // overlay snapshots (a whiteout followed by a directory would not).
-  std::string last_deleted;
-  for (const std::string& path : deleted) {
-    if (!last_deleted.empty() && path.starts_with(last_deleted + "/")) continue;
-    last_deleted = path;
-    auto below = plan.lower_bound(path + "/");
-    if (plan.contains(path) || (below != plan.end() && below->first.starts_with(path + "/"))) {
-      Plan& p = plan[path];
-      p = std::max(p, Plan::kReplaced);
-    } else {
-      auto [dir, name] = SplitPath(path);
-      plan[ChildPath(dir, std::string(kWhiteoutPrefix) + name)] = Plan::kWhiteout;
-    }
-  }
-  std::vector<std::string> planned;
-  for (const auto& [path, kind] : plan) planned.push_back(path);
-  for (const std::string& path : planned) {
-    for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1))
-      plan.try_emplace(path.substr(0, slash), Plan::kParent);
-  }
-
-  UniqueFd rootfd = OpenSourceDirectory(root);
-  LayerTar tar(options, sink);
-  std::string cached_dir;
-  UniqueFd cached_dirfd;
-  for (const auto& [path, kind] : plan) {
-    if (kind == Plan::kWhiteout) {
-      tar.AddMarker(path);
-      continue;
-    }
-    auto [dir, name] = SplitPath(path);
-    std::string where = root + "/" + path;
-    if (!cached_dirfd || dir != cached_dir) {
-      // Parents are directories, never symlinks: a symlink on the way would
-      // make the layer's content come from somewhere else.
-      open_how how{};
-      how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
-      const char* dir_path = dir.empty() ? "." : dir.c_str();
-      cached_dirfd = UniqueFd(static_cast<int>(syscall(SYS_openat2, rootfd.get(), dir_path, &how, sizeof(how))));
-      if (!cached_dirfd) throw SysError("writing layer: cannot open the directory of \"" + where + "\"");
-      cached_dir = dir;
-    }
-    struct stat st;
-    if (fstatat(cached_dirfd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-      throw SysError("writing layer: cannot stat \"" + where + "\"");
-    if ((kind == Plan::kParent || kind == Plan::kOpaque) && !S_ISDIR(st.st_mode))
-      throw Error("writing layer: \"" + where + "\" must be a directory: " +
-                  (kind == Plan::kOpaque ? "it is listed as an opaque directory" : "it is the parent of a change"));
-    if (S_ISSOCK(st.st_mode)) continue;
-    RefuseWhiteoutName(name, where);
-    tar.AddFromDisk(cached_dirfd.get(), name, path, st, ReadXattrs(cached_dirfd.get(), name, where), where);
-    if (kind == Plan::kOpaque || (kind == Plan::kReplaced && S_ISDIR(st.st_mode)))
-      tar.AddMarker(ChildPath(path, kOpaqueMarker));
-  }
-  return tar.Finish();
 }
 
 }  // namespace bld::store

@@ -70,22 +70,6 @@ struct LayerInfo {
   std::string media_type;          // the OCI layer media type for the compression
 };
 
-// One path of a change list, relative to the layer root ("usr/bin/tool").
-struct LayerChange {
-  enum class Kind {
-    // The path exists under the source root and is written as it is there;
-    // for a directory, only the directory entry itself.
-    kAddOrModify,
-    // The path was removed: written as the whiteout `<dir>/.wh.<name>`.
-    kDelete,
-    // A directory that replaces the lower layers' one: its entry is written
-    // from the source root, followed by `<dir>/.wh..wh..opq`.
-    kOpaqueDirectory,
-  };
-  Kind kind;
-  std::string path;
-};
-
 // The whole tree under `dir` (not `dir` itself), e.g. a rootfs for
 // `bld import` or the staged files of a COPY into an empty layer.
 LayerInfo WriteLayerFromDirectory(const std::string& dir, const LayerWriteOptions& options, const ByteSink& sink);
@@ -98,15 +82,5 @@ LayerInfo WriteLayerFromDirectory(const std::string& dir, const LayerWriteOption
 // mount without those features.
 LayerInfo WriteLayerFromOverlayUpper(const std::string& upperdir, const LayerWriteOptions& options,
                                      const ByteSink& sink);
-
-// The listed changes, with their content and metadata read from under `root`.
-// Parent directories of every path are written too (from `root`), as the
-// applier needs them with their owners and modes; every parent must be a
-// directory under `root`. A path both deleted and written (or with changes
-// under it) was replaced: it is written, and as a directory it is marked
-// opaque so that nothing of the lower layers' one shows through. Deletions
-// under a deleted directory are implied and not written.
-LayerInfo WriteLayerFromChanges(const std::string& root, const std::vector<LayerChange>& changes,
-                                const LayerWriteOptions& options, const ByteSink& sink);
 
 }  // namespace bld::store

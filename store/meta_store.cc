@@ -250,6 +250,19 @@ void MetaStore::Grow(size_t seen_map_size) {
   if (rc != MDB_SUCCESS) Fail("cannot grow the map to " + std::to_string(grown) + " bytes", rc);
 }
 
+std::optional<std::string> MetaStore::Get(Table table, std::string_view key) const {
+  return Read([&](ReadTxn& txn) { return txn.Get(table, key); });
+}
+
+std::vector<std::pair<std::string, std::string>> MetaStore::List(Table table, std::string_view prefix) const {
+  std::vector<std::pair<std::string, std::string>> records;
+  Read([&](ReadTxn& txn) {
+    txn.Scan(table, prefix,
+             [&](std::string_view key, std::string_view value) { records.emplace_back(key, value); });
+  });
+  return records;
+}
+
 void MetaStore::RunRead(const std::function<void(ReadTxn&)>& fn) const {
   std::shared_lock<std::shared_mutex> lock;
   Txn txn(Begin(MDB_RDONLY, lock));

@@ -1,5 +1,5 @@
 // The store's index: named tables of small records in an LMDB environment at
-// <root>/meta (names and keys to digests; never blob content, see DESIGN.md).
+// <root>/meta (names and keys to digests; never blob content, see docs/design.md).
 //
 // Callers see typed tables and byte strings, never LMDB:
 //
@@ -41,6 +41,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 // From <lmdb.h>, which only meta_store.cc includes.
 struct MDB_env;
@@ -130,29 +131,21 @@ class MetaStore {
   // Runs fn(ReadTxn&) in a read transaction and returns what it returns.
   template <typename Fn>
   auto Read(Fn&& fn) const {
-    using Result = std::invoke_result_t<Fn&, ReadTxn&>;
-    if constexpr (std::is_void_v<Result>) {
-      RunRead([&](ReadTxn& txn) { fn(txn); });
-    } else {
-      std::optional<Result> result;
-      RunRead([&](ReadTxn& txn) { result.emplace(fn(txn)); });
-      return std::move(*result);
-    }
+    return Returning<ReadTxn>([this](const std::function<void(ReadTxn&)>& body) { RunRead(body); }, fn);
   }
 
   // Runs fn(WriteTxn&) in a write transaction, commits, and returns what fn
   // returned. See the rules above: no I/O inside, and fn may run again.
   template <typename Fn>
   auto Write(Fn&& fn) {
-    using Result = std::invoke_result_t<Fn&, WriteTxn&>;
-    if constexpr (std::is_void_v<Result>) {
-      RunWrite([&](WriteTxn& txn) { fn(txn); });
-    } else {
-      std::optional<Result> result;
-      RunWrite([&](WriteTxn& txn) { result.emplace(fn(txn)); });
-      return std::move(*result);
-    }
+    return Returning<WriteTxn>([this](const std::function<void(WriteTxn&)>& body) { RunWrite(body); }, fn);
   }
+
+  // The record `key` of `table`, or nullopt; one read transaction.
+  std::optional<std::string> Get(Table table, std::string_view key) const;
+  // Every record of `table` whose key starts with `prefix`, as (key, value)
+  // in key order; one read transaction.
+  std::vector<std::pair<std::string, std::string>> List(Table table, std::string_view prefix = "") const;
 
  private:
   friend class ReadTxn;
@@ -160,6 +153,20 @@ class MetaStore {
   struct EnvCloser {
     void operator()(MDB_env* env) const;
   };
+
+  // Runs fn in a transaction through `run` (RunRead or RunWrite) and returns
+  // what fn returned, if anything.
+  template <typename Txn, typename Run, typename Fn>
+  static auto Returning(Run&& run, Fn& fn) {
+    using Result = std::invoke_result_t<Fn&, Txn&>;
+    if constexpr (std::is_void_v<Result>) {
+      run([&](Txn& txn) { fn(txn); });
+    } else {
+      std::optional<Result> result;
+      run([&](Txn& txn) { result.emplace(fn(txn)); });
+      return std::move(*result);
+    }
+  }
 
   void RunRead(const std::function<void(ReadTxn&)>& fn) const;
   void RunWrite(const std::function<void(WriteTxn&)>& fn);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "store/digest.h"
+#include "store/platform.h"
 
 namespace bld::store {
 
@@ -68,15 +69,6 @@ inline constexpr size_t kMaxIndexSize = kMaxManifestSize;
 // Configs hold history and labels and stay in the tens of KiB in practice;
 // 4 MiB is the limit containers/image (podman, buildah) enforces too.
 inline constexpr size_t kMaxConfigSize = 4 << 20;
-
-struct Platform {
-  std::string architecture;
-  std::string os;
-  std::string os_version;  // "os.version", Windows only
-  std::string variant;     // "v7", "v8", ...
-
-  friend bool operator==(const Platform&, const Platform&) = default;
-};
 
 struct Descriptor {
   std::string media_type;

@@ -65,7 +65,8 @@ std::unique_ptr<Store> Store::Open(const std::string& root, const Options& optio
 Store::Store(std::string root, const Options& options)
     : root_(std::move(root)), blobs_(root_), meta_(root_ + "/meta", options.meta) {}
 
-std::vector<Descriptor> Store::Closure(const Descriptor& manifest) const {
+std::vector<Descriptor> Store::Closure(const Descriptor& manifest,
+                                      const std::function<void(const Descriptor&)>& check) const {
   std::vector<Descriptor> closure;
   std::set<Digest> seen;
   // Depth-first with an explicit stack: an index nesting is bounded only by
@@ -75,6 +76,7 @@ std::vector<Descriptor> Store::Closure(const Descriptor& manifest) const {
     Descriptor d = std::move(pending.back());
     pending.pop_back();
     if (!seen.insert(d.digest).second) continue;
+    if (check) check(d);
     bool is_index = IsIndexMediaType(d.media_type);
     bool is_manifest = IsManifestMediaType(d.media_type);
     if ((is_index || is_manifest) && !blobs_.Exists(d.digest))

@@ -1,4 +1,4 @@
-// One bld store: a root directory laid out as DESIGN.md describes, the blobs
+// One bld store: a root directory laid out as docs/design.md describes, the blobs
 // in it and the LMDB index over them, and the operations that span both.
 //
 //   <root>/blobs/sha256/<hex>   BlobStore
@@ -20,6 +20,7 @@
 // any number of processes may open the same root.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -69,8 +70,10 @@ class Store {
   // Every descriptor reachable from `manifest` (an image manifest or index):
   // itself, child manifests, configs and layers, each once, each manifest
   // before what it references. Manifests and indexes are read from the store;
-  // throws if one of them is missing. Leaves are not checked.
-  std::vector<Descriptor> Closure(const Descriptor& manifest) const;
+  // throws if one of them is missing. Leaves are not checked, but `check`,
+  // when given, sees every descriptor before it is read and may throw.
+  std::vector<Descriptor> Closure(const Descriptor& manifest,
+                                  const std::function<void(const Descriptor&)>& check = nullptr) const;
 
   // Points `name` at `manifest`, after checking that every blob of its closure
   // is present with the size its descriptor says; refuses (throws, writing

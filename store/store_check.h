@@ -1,4 +1,4 @@
-// `bld check`: verifies that a store keeps the invariants of DESIGN.md and
+// `bld check`: verifies that a store keeps the invariants of docs/design.md and
 // docs/store-format.md, and lists every place where it does not.
 //
 // What is checked:

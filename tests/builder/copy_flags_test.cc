@@ -6,7 +6,7 @@
 
 #include "builder/cache_key.h"
 #include "builder_fakes.h"
-#include "registry/platform.h"
+#include "store/platform.h"
 #include "store/image.h"
 
 using namespace bld;
@@ -157,7 +157,7 @@ TEST_CASE("a base without PATH gets Docker's, and a key that says so") {
   builder::StageResult without = b.Run("FROM nopath\n");
   CHECK(without.state.config.config.env ==
         Strings{"A=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"});
-  std::string platform = registry::FormatPlatform(store::HostPlatform());
+  std::string platform = store::FormatPlatform(store::HostPlatform());
   CHECK(without.key == builder::FromImageKey(platform, b.images.images["nopath"].manifest, true));
   builder::StageResult with = b.Run("FROM withpath\n");
   CHECK(with.key == builder::FromImageKey(platform, b.images.images["withpath"].manifest));

@@ -1,16 +1,20 @@
 // What `bld build` leaves in the store, seen through the image commands:
 // history rows, a store that checks clean after a failed build, and ADD of
-// a URL served on 127.0.0.1 by busybox httpd.
+// a URL served on 127.0.0.1 (by busybox httpd, or by a stub server for the
+// answers a download must refuse).
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "registry/url_fetch.h"
 #include "support/busybox.h"
+#include "support/http_stub.h"
 #include "support/process.h"
 #include "support/registry_net.h"
 
@@ -32,9 +36,9 @@ struct Fixture {
     bld::testing::MakeBusyboxTar(dir / "busybox.tar");
     Require(Bld({"import", dir / "busybox.tar", "busybox"}));
   }
-  ProcessResult Bld(std::vector<std::string> args) {
+  ProcessResult Bld(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
     args.insert(args.begin(), {"--root", root});
-    return RunBld(args);
+    return RunBld(args, "", env);
   }
   static void Require(const ProcessResult& r) {
     INFO(r.out << r.err);
@@ -129,4 +133,35 @@ TEST_CASE("ADD of a URL fetches it, checks --checksum, and refuses a mismatch") 
   r = f.Bld({"build", f.dir / "bad"});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("checksum mismatch: expected " + wrong + ", got " + digest));
+}
+
+TEST_CASE("ADD of an HTTPS URL that redirects to plain HTTP is refused") {
+  Fixture f;
+  bld::testing::HttpStub plain([](const std::string&) { return bld::testing::HttpStub::Response(200, "", "x"); });
+  bld::testing::HttpStub secure(
+      [&](const std::string&) {
+        return bld::testing::HttpStub::Response(302, "Location: " + plain.url("/data.txt") + "\r\n", "");
+      },
+      true);
+  WriteFile(f.dir / "certs.d/" + secure.host() + "/ca.crt", secure.ca_cert_pem());
+  WriteFile(f.dir / "ctx/Dockerfile", "FROM busybox\nADD " + secure.url("/data.txt") + " /fetched/\n");
+  ProcessResult r = f.Bld({"build", f.dir / "ctx"}, {{"BLD_CERTS_D", f.dir / "certs.d"}});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("refusing its redirect to " + plain.url("/data.txt")) &&
+                        Catch::Contains("never downgraded to plain HTTP"));
+  CHECK(plain.requests() == 0);
+}
+
+TEST_CASE("ADD of a URL larger than bld accepts is refused with the limit in the error") {
+  Fixture f;
+  std::string huge = std::to_string(bld::registry::kMaxUrlFetchSize + 1);
+  bld::testing::HttpStub server([&](const std::string&) {
+    return "HTTP/1.1 200 OK\r\nContent-Length: " + huge + "\r\nConnection: close\r\n\r\nstart";
+  });
+  WriteFile(f.dir / "ctx/Dockerfile", "FROM busybox\nADD " + server.url("/huge.bin") + " /fetched/\n");
+  ProcessResult r = f.Bld({"build", f.dir / "ctx"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("ADD: GET " + server.url("/huge.bin") + ": the file is " + huge +
+                                    " bytes, more than the " + std::to_string(bld::registry::kMaxUrlFetchSize) +
+                                    " bytes a URL source may have"));
 }

@@ -1,5 +1,5 @@
 // Several bld processes on one store at once: each succeeds, and the store
-// they leave is consistent (DESIGN.md: "two bld processes may use one store
+// they leave is consistent (docs/design.md: "two bld processes may use one store
 // at the same time").
 #include <catch2/catch.hpp>
 #include <string>

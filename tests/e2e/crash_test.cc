@@ -1,7 +1,7 @@
 // kill -9 at any point: `bld import`, `bld save` and `bld load` are killed
 // with SIGKILL at random moments of their run, 50 times in all; after each
 // kill `bld check` finds the store consistent and the next command works
-// (DESIGN.md: "a crash or kill -9 at any point leaves a store that the next
+// (docs/design.md: "a crash or kill -9 at any point leaves a store that the next
 // command works with").
 //
 // The delays are drawn over each command's measured run time, so kills land

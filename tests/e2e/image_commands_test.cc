@@ -18,6 +18,7 @@
 #include "store/image.h"
 #include "store/oci.h"
 #include "store/store.h"
+#include "store/timestamp.h"
 #include "support/busybox.h"
 #include "support/process.h"
 #include "support/tar_builder.h"

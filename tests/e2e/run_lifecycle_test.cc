@@ -4,27 +4,42 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "support/container_fixture.h"
+#include "support/isolation.h"
 
 using bld::testing::ContainerFixture;
-using bld::testing::HostMounts;
+using bld::testing::MountPointsUnder;
+using bld::testing::PidNamespaceOf;
+using bld::testing::ProcessesInPidNamespace;
+using bld::testing::ProcessesWhere;
 using bld::testing::ProcessResult;
 using bld::testing::RunShell;
 
 namespace {
 
-// The PID of the monitor of container `id` (its command line names it; the
-// bracket keeps the shell running pgrep from matching itself).
+// The PID of the monitor of container `id` (its command line names the
+// container's random ID, which no other process on the machine has); 0 if
+// there is none.
 int MonitorPid(const std::string& id) {
-  std::string out = RunShell("pgrep -f '[c]ontainer-monitor .*" + id + "'").out;
-  return out.empty() ? 0 : std::stoi(out);
+  std::vector<pid_t> found = ProcessesWhere([&](const std::string& command_line) {
+    return command_line.find("container-monitor") != std::string::npos && command_line.find(id) != std::string::npos;
+  });
+  return found.empty() ? 0 : found.front();
 }
 
-// How many processes run `command` (as pgrep -f matches it).
-int CountProcesses(const std::string& command) {
-  return std::stoi(RunShell("pgrep -c -f '[" + command.substr(0, 1) + "]" + command.substr(1) + "' || true").out);
+// The PID namespace of a running container: its processes are those in it,
+// and only those (other tests and programs run `sleep` too).
+std::string ContainerNamespace(const ContainerFixture& f, const std::string& container) {
+  nlohmann::json inspect = nlohmann::json::parse(f.BldOk({"inspect", container}));
+  return PidNamespaceOf(inspect.at(0).at("State").at("Pid").get<pid_t>());
+}
+
+// Waits (up to 5 s) until the container's namespace runs `argv0`.
+void WaitForProcess(const std::string& ns, const std::string& argv0) {
+  for (int attempt = 0; attempt < 100 && ProcessesInPidNamespace(ns, argv0).empty(); ++attempt) RunShell("sleep 0.05");
 }
 
 }  // namespace
@@ -42,14 +57,16 @@ TEST_CASE("after the monitor is killed with SIGKILL, ps shows the truth and rm -
   ContainerFixture f;
   std::string id = f.BldOk({"run", "-d", "-v", "/vol", "busybox", "sleep", "3131"});
   CHECK(f.BldOk({"ps", "-q"}) == id.substr(0, 12));
+  std::string ns = ContainerNamespace(f, id);
+  REQUIRE_FALSE(ProcessesInPidNamespace(ns, "sleep").empty());
   int monitor = MonitorPid(id);
   REQUIRE(monitor > 0);
   REQUIRE(::kill(monitor, SIGKILL) == 0);
   // PID 1 dies with its monitor (parent-death signal); ps waits for nothing,
   // so the first look after the kill already tells the truth or is still
   // racing the kernel: poll until the processes are gone.
-  for (int attempt = 0; attempt < 100 && CountProcesses("sleep 3131") > 0; ++attempt) RunShell("sleep 0.05");
-  CHECK(CountProcesses("sleep 3131") == 0);
+  for (int attempt = 0; attempt < 100 && !ProcessesInPidNamespace(ns).empty(); ++attempt) RunShell("sleep 0.05");
+  CHECK(ProcessesInPidNamespace(ns).empty());
   CHECK(f.BldOk({"ps", "-q"}).empty());
   CHECK(f.BldOk({"ps", "-a"}).find("Exited (137)") != std::string::npos);
 
@@ -57,18 +74,20 @@ TEST_CASE("after the monitor is killed with SIGKILL, ps shows the truth and rm -
   CHECK(f.BldOk({"ps", "-a", "-q"}).empty());
   CHECK(std::filesystem::is_empty(f.root() + "/containers"));
   CHECK(std::filesystem::is_empty(f.root() + "/volumes"));
-  CHECK(HostMounts().find(id) == std::string::npos);
+  CHECK(MountPointsUnder(f.root()).empty());
 }
 
 TEST_CASE("rm -f kills a running container and leaves no process, mount or directory", "[e2e][run]") {
   ContainerFixture f;
   std::string id = f.BldOk({"run", "-d", "busybox", "sleep", "3132"});
+  std::string ns = ContainerNamespace(f, id);
+  REQUIRE_FALSE(ProcessesInPidNamespace(ns, "sleep").empty());
   CHECK(f.Bld({"rm", id}).err.find("container is running") != std::string::npos);
   f.BldOk({"rm", "-f", id});
-  CHECK(CountProcesses("sleep 3132") == 0);
+  CHECK(ProcessesInPidNamespace(ns).empty());
   CHECK(MonitorPid(id) == 0);
   CHECK(!std::filesystem::exists(f.root() + "/containers/" + id));
-  CHECK(HostMounts().find(id) == std::string::npos);
+  CHECK(MountPointsUnder(f.root()).empty());
 }
 
 TEST_CASE("stop sends SIGTERM, then SIGKILL after -t seconds, and ps -a shows the exit", "[e2e][run]") {
@@ -76,7 +95,7 @@ TEST_CASE("stop sends SIGTERM, then SIGKILL after -t seconds, and ps -a shows th
   f.BldOk(
       {"run", "-d", "--name", "trapper", "busybox", "sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"});
   // The shell may not have set its trap yet: wait for it to run its loop.
-  for (int attempt = 0; attempt < 100 && CountProcesses("sleep 0.1") == 0; ++attempt) RunShell("sleep 0.05");
+  WaitForProcess(ContainerNamespace(f, "trapper"), "sleep");
   CHECK(f.BldOk({"stop", "trapper"}) == "trapper");
   CHECK(f.BldOk({"ps", "-a"}).find("Exited (7)") != std::string::npos);
 
@@ -89,7 +108,7 @@ TEST_CASE("stop sends SIGTERM, then SIGKILL after -t seconds, and ps -a shows th
 TEST_CASE("kill -s sends the signal to PID 1", "[e2e][run]") {
   ContainerFixture f;
   f.BldOk({"run", "-d", "--name", "k", "busybox", "sh", "-c", "trap 'exit 3' USR1; while true; do sleep 0.1; done"});
-  for (int attempt = 0; attempt < 100 && CountProcesses("sleep 0.1") == 0; ++attempt) RunShell("sleep 0.05");
+  WaitForProcess(ContainerNamespace(f, "k"), "sleep");
   f.BldOk({"kill", "-s", "USR1", "k"});
   f.BldOk({"stop", "k"});  // returns once the monitor has recorded the end
   CHECK(f.BldOk({"inspect", "--", "k"}).find("\"ExitCode\": 3") != std::string::npos);

@@ -4,14 +4,14 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "registry/platform.h"
+#include "store/platform.h"
 #include "registry/puller.h"
 #include "registry/pusher.h"
 #include "support/process.h"
 #include "support/registry_server.h"
 #include "support/registry_store_images.h"
 
-using bld::registry::ParsePlatform;
+using bld::store::ParsePlatform;
 using bld::registry::Pull;
 using bld::registry::PullOptions;
 using bld::registry::Push;

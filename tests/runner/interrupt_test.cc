@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "runner_test_support.h"
+#include "support/isolation.h"
 #include "support/process.h"
 
 namespace bld::testing {
@@ -38,8 +39,9 @@ int WaitWithDeadline(pid_t pid) {
   return -1;
 }
 
-// Reads from `fd` until `marker` arrives or the deadline passes.
-bool WaitForMarker(int fd, const std::string& marker) {
+// Reads from `fd` until `marker` arrives or the deadline passes; what was
+// read, which holds `marker` unless the deadline passed.
+std::string ReadUntil(int fd, const std::string& marker) {
   std::string seen;
   auto end = std::chrono::steady_clock::now() + kDeadline;
   while (std::chrono::steady_clock::now() < end && seen.find(marker) == std::string::npos) {
@@ -47,39 +49,41 @@ bool WaitForMarker(int fd, const std::string& marker) {
     if (::poll(&p, 1, 100) <= 0) continue;
     char buffer[256];
     ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n <= 0) return false;
+    if (n <= 0) break;
     seen.append(buffer, static_cast<size_t>(n));
   }
-  return seen.find(marker) != std::string::npos;
+  return seen;
 }
 
-// ctest runs the two interrupt tests at the same time: each sleeps with an
-// argument of its own, so that each counts only its own container.
-std::string SleepArgument(int signal) { return "98745" + std::to_string(signal); }
+// The container prints its PID namespace ("pid:[4026532281]", the same name
+// inside and outside) before "started": the test then looks at the
+// processes of that namespace only, never at the rest of the machine, where
+// other tests and programs run `sleep` too.
+constexpr std::string_view kScript = "readlink /proc/self/ns/pid; echo started; sleep 600";
 
-// Kills the step's processes if the test ends early, so that nothing is left
-// holding the test's output pipe (ctest would wait for it until its timeout).
+// Kills what is left in the container's namespace and the forked bld if the
+// test ends early, so that nothing is left holding the test's output pipe
+// (ctest would wait for it until its timeout).
 class KillOnExit {
  public:
-  KillOnExit(pid_t pid, std::string sleep_argument) : pid_(pid), sleep_argument_(std::move(sleep_argument)) {}
+  explicit KillOnExit(pid_t pid) : pid_(pid) {}
   ~KillOnExit() {
     if (::waitpid(pid_, nullptr, WNOHANG) == 0) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
-    for (pid_t sleeper : FindProcesses({"sleep", sleep_argument_})) ::kill(sleeper, SIGKILL);
+    for (pid_t leftover : ProcessesInPidNamespace(ns)) ::kill(leftover, SIGKILL);
   }
+  std::string ns;
 
  private:
   pid_t pid_;
-  std::string sleep_argument_;
 };
 
 void CheckInterruptLeavesNothing(int signal, int expected_exit_code) {
-  const std::string sleep_argument = SleepArgument(signal);
   RunnerFixture fixture;
   fixture.CloseStore();
-  std::string mounts_before = ReadFile("/proc/self/mountinfo");
+  std::vector<std::string> mounts_before = MountPointsUnder(fixture.root());
 
   int marker[2];
   REQUIRE(::pipe(marker) == 0);
@@ -92,9 +96,10 @@ void CheckInterruptLeavesNothing(int signal, int expected_exit_code) {
       std::unique_ptr<store::Store> store = store::Store::Open(fixture.root());
       runner::StepSpec spec;
       spec.layers = {fixture.base()};
-      spec.run.argv = {"/bin/sh", "-c", "echo started; sleep " + sleep_argument};
+      spec.run.argv = {"/bin/sh", "-c", std::string(kScript)};
       runner::RunStep(*store, spec, [&](std::string_view line) {
-        [[maybe_unused]] ssize_t n = ::write(marker[1], line.data(), line.size());
+        std::string text = std::string(line) + "\n";
+        [[maybe_unused]] ssize_t n = ::write(marker[1], text.data(), text.size());
       });
     } catch (const runner::Interrupted& e) {
       code = e.exit_code();
@@ -105,22 +110,24 @@ void CheckInterruptLeavesNothing(int signal, int expected_exit_code) {
     ::_exit(code);
   }
   ::close(marker[1]);
-  KillOnExit cleanup(bld, sleep_argument);
-  bool started = WaitForMarker(marker[0], "started");
+  KillOnExit cleanup(bld);
+  std::string seen = ReadUntil(marker[0], "started");
   ::close(marker[0]);
-  REQUIRE(started);
+  REQUIRE(seen.find("started") != std::string::npos);
+  cleanup.ns = seen.substr(0, seen.find('\n'));
+  REQUIRE(cleanup.ns.starts_with("pid:["));
   auto end = std::chrono::steady_clock::now() + kDeadline;
-  while (CountProcesses({"sleep", sleep_argument}) == 0 && std::chrono::steady_clock::now() < end)
+  while (ProcessesInPidNamespace(cleanup.ns, "sleep").empty() && std::chrono::steady_clock::now() < end)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(CountProcesses({"sleep", sleep_argument}) == 1);
+  REQUIRE(ProcessesInPidNamespace(cleanup.ns, "sleep").size() == 1);
   ::kill(bld, signal);
   CHECK(WaitWithDeadline(bld) == expected_exit_code);
 
-  CHECK(ReadFile("/proc/self/mountinfo") == mounts_before);
+  CHECK(MountPointsUnder(fixture.root()) == mounts_before);
   CHECK(fs::is_empty(fixture.root() + "/containers"));
   for (const fs::directory_entry& entry : fs::directory_iterator(fixture.root() + "/snapshots"))
     CHECK_FALSE(entry.path().filename().string().starts_with("tmp-"));
-  CHECK(CountProcesses({"sleep", sleep_argument}) == 0);
+  CHECK(ProcessesInPidNamespace(cleanup.ns).empty());
 }
 
 TEST_CASE("SIGINT during a step kills the container, removes its directory and exits 130") {

@@ -71,24 +71,6 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
-std::vector<pid_t> FindProcesses(const std::vector<std::string>& argv) {
-  std::string wanted;
-  for (const std::string& arg : argv) wanted += arg + '\0';
-  std::vector<pid_t> found;
-  for (const fs::directory_entry& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    try {
-      if (ReadFile(entry.path() / "cmdline") == wanted) found.push_back(std::stoi(name));
-    } catch (const std::exception&) {
-      // The process exited while we looked.
-    }
-  }
-  return found;
-}
-
-int CountProcesses(const std::vector<std::string>& argv) { return static_cast<int>(FindProcesses(argv).size()); }
-
 int RunInChild(const std::function<void()>& fn) {
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");

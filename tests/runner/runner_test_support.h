@@ -40,10 +40,6 @@ std::map<std::string, std::string> DescribeTree(const std::string& dir);
 // The lines of `text`.
 std::vector<std::string> Lines(const std::string& text);
 
-// The processes that run with exactly this command line, and how many.
-std::vector<pid_t> FindProcesses(const std::vector<std::string>& argv);
-int CountProcesses(const std::vector<std::string>& argv);
-
 // Runs `fn` in a forked child and returns its exit code (128 + signal when
 // killed). The child exits 0 when fn returns, 1 when it throws (the message
 // goes to stderr).

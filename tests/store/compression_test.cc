@@ -13,6 +13,7 @@
 #include <string>
 
 #include "store/error.h"
+#include "support/process.h"
 
 using bld::store::Compression;
 using bld::store::Compressor;
@@ -204,16 +205,11 @@ TEST_CASE("compressed output does not depend on the number of threads", "[compre
 TEST_CASE("parallel gzip output is a standard gzip stream", "[compression]") {
   std::string data = SampleData(1 << 20);
   std::string blob = Compress(Compression::kGzip, data, {.level = 0, .threads = 3});
-  std::string path = "/tmp/bld-compression-test-" + std::to_string(getpid()) + ".gz";
-  {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    REQUIRE(f);
-    std::fwrite(blob.data(), 1, blob.size(), f);
-    std::fclose(f);
-  }
+  bld::testing::TempDir dir;
+  std::string path = dir / "parallel.gz";
+  bld::testing::WriteFile(path, blob);
   // gzip -t checks the deflate stream, the CRC and the length.
   CHECK(std::system(("gzip -t " + path).c_str()) == 0);
-  std::remove(path.c_str());
   // Within 1% of one zlib stream at the same level.
   uLongf single = compressBound(data.size());
   std::string reference(single, '\0');

@@ -8,9 +8,11 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
-#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 #include <thread>
 
+#include "store/error.h"
 #include "store/garbage_collector.h"
 #include "store/image.h"
 #include "store/store_check.h"
@@ -22,6 +24,8 @@ using bld::store::CheckReport;
 using bld::store::Descriptor;
 using bld::store::Digest;
 using bld::store::GcLock;
+using bld::store::GcParticipant;
+using bld::store::GcRoots;
 using bld::store::Image;
 using bld::store::PruneReport;
 using bld::store::Sha256;
@@ -36,9 +40,9 @@ struct Fixture {
   std::unique_ptr<Store> store = Store::Open(dir / "store");
 };
 
-PruneReport Prune(Store& store, const std::set<Digest>& snapshots = {}) {
+PruneReport Prune(Store& store, const std::vector<GcParticipant*>& participants = {}) {
   GcLock lock(store, GcLock::Mode::kExclusive);
-  return bld::store::Prune(store, lock, snapshots);
+  return bld::store::Prune(store, lock, participants);
 }
 
 Digest PutBlob(Store& store, const std::string& content) { return store.blobs().Put(content).digest; }
@@ -58,6 +62,30 @@ bool HasRecord(const Store& store, Table table, const std::string& key) {
 }
 
 std::vector<std::string> Problems(const Store& store) { return bld::store::CheckStore(store).problems; }
+
+// A user of the store as the builder and the runner are: it keeps what it
+// is told to, and records when it is asked to sweep.
+class FakeParticipant : public GcParticipant {
+ public:
+  std::set<Digest> blobs;
+  std::vector<GcRoots::Image> images;
+  bool fail = false;
+  // What the store held when Sweep came.
+  std::vector<Digest> blobs_at_sweep;
+  int sweeps = 0;
+  std::vector<std::string> leftovers;
+
+  void AddRoots(const Store&, GcRoots& roots) const override {
+    if (fail) throw bld::Error("the participant cannot read its records");
+    roots.blobs.insert(blobs.begin(), blobs.end());
+    roots.images.insert(roots.images.end(), images.begin(), images.end());
+  }
+  void Sweep(Store& store, const GcRoots&, PruneReport& report) override {
+    ++sweeps;
+    blobs_at_sweep = store.blobs().List();
+    report.leftovers.insert(report.leftovers.end(), leftovers.begin(), leftovers.end());
+  }
+};
 
 }  // namespace
 
@@ -83,7 +111,7 @@ TEST_CASE("prune keeps every blob an image reaches and removes the others with t
   CHECK_FALSE(f.store->blobs().Exists(orphan));
   CHECK_FALSE(f.store->BlobRecord(orphan));
   CHECK_FALSE(f.store->DiffIdOf(orphan));
-  CHECK(f.store->BlobsWithDiffId(diff_id).empty());
+  CHECK_FALSE(HasRecord(*f.store, Table::kDiffIds, diff_id.str() + "/" + orphan.str()));
   CHECK_FALSE(HasRecord(*f.store, Table::kBlobs, hint));
   CHECK(report.records == 4);
   for (const Descriptor& d : closure) CHECK(f.store->blobs().Exists(d.digest));
@@ -100,22 +128,6 @@ TEST_CASE("prune removes the blobs of an image whose last name was removed") {
   CHECK(Problems(*f.store).empty());
 }
 
-TEST_CASE("prune keeps the layers build cache records name") {
-  Fixture f;
-  Digest cached = PutBlob(*f.store, "a cached layer");
-  Digest unreadable = PutBlob(*f.store, "named by a record nobody can read");
-  nlohmann::json record = {{"config", nlohmann::json::object()},
-                           {"layers", {{{"mediaType", "x"}, {"digest", cached.str()}, {"size", 14}}}}};
-  f.store->meta().Write([&](bld::store::WriteTxn& t) {
-    t.Put(Table::kCache, "k:" + std::string(64, 'a'), record.dump());
-    t.Put(Table::kCache, "k:" + std::string(64, 'b'), "{not json " + unreadable.str());
-    t.Put(Table::kCache, "e:explain", R"({"layers":[{"digest":")" + unreadable.str() + "\"}]}");
-  });
-  Prune(*f.store);
-  CHECK(f.store->blobs().Exists(cached));
-  CHECK_FALSE(f.store->blobs().Exists(unreadable));
-}
-
 TEST_CASE("prune removes ingest files of dead writers and never a live writer's") {
   Fixture f;
   bld::store::BlobWriter live = f.store->blobs().NewWriter();
@@ -129,36 +141,68 @@ TEST_CASE("prune removes ingest files of dead writers and never a live writer's"
   CHECK(f.store->blobs().Exists(d));
 }
 
-TEST_CASE("prune removes snapshots not in use with their records, and keeps those in use") {
+TEST_CASE("prune keeps the blobs a participant names and removes the others") {
   Fixture f;
-  Digest used = Sha256::Of("used");
-  Digest unused = Sha256::Of("unused");
-  MakeSnapshot(*f.store, used);
-  MakeSnapshot(*f.store, unused);
-  // A record whose directory is gone, and a retired directory a prune that
-  // died left behind.
-  Digest recorded_only = Sha256::Of("recorded only");
-  f.store->meta().Write([&](bld::store::WriteTxn& t) { t.Put(Table::kSnapshots, recorded_only.str(), "{}"); });
-  PruneReport report = Prune(*f.store, {used});
-  CHECK(report.snapshots == std::vector<Digest>{unused});
-  CHECK(report.snapshot_bytes == 16);
-  CHECK(fs::exists(f.store->snapshots_dir() + "/" + std::string(used.hex()) + "/etc/file"));
-  CHECK_FALSE(fs::exists(f.store->snapshots_dir() + "/" + std::string(unused.hex())));
-  CHECK_FALSE(fs::exists(f.store->snapshots_dir() + "/tmp-" + std::string(unused.hex())));
-  CHECK(HasRecord(*f.store, Table::kSnapshots, used.str()));
-  CHECK_FALSE(HasRecord(*f.store, Table::kSnapshots, unused.str()));
-  CHECK_FALSE(HasRecord(*f.store, Table::kSnapshots, recorded_only.str()));
-  CHECK(Problems(*f.store).empty());
+  Digest kept = PutBlob(*f.store, "a participant needs this");
+  Digest orphan = PutBlob(*f.store, "nobody needs this");
+  FakeParticipant participant;
+  participant.blobs = {kept};
+  PruneReport report = Prune(*f.store, {&participant});
+  CHECK(f.store->blobs().Exists(kept));
+  CHECK_FALSE(f.store->blobs().Exists(orphan));
+  REQUIRE(report.blobs.size() == 1);
+  CHECK(report.blobs[0].digest == orphan);
 }
 
-TEST_CASE("prune finishes a snapshot removal that a killed prune left under the retired name") {
+TEST_CASE("prune keeps the whole closure of an image a participant names without a ref") {
   Fixture f;
-  Digest unused = Sha256::Of("unused");
-  MakeSnapshot(*f.store, unused);
-  bld::testing::WriteFile(f.store->snapshots_dir() + "/tmp-" + std::string(unused.hex()) + "/half", "x");
-  Prune(*f.store);
-  CHECK_FALSE(fs::exists(f.store->snapshots_dir() + "/tmp-" + std::string(unused.hex())));
-  CHECK_FALSE(fs::exists(f.store->snapshots_dir() + "/" + std::string(unused.hex())));
+  Descriptor manifest = bld::testing::MakeBusyboxImage(*f.store, "busybox");
+  std::vector<Descriptor> closure = f.store->Closure(manifest);
+  f.store->DeleteRef("docker.io/library/busybox:latest");
+  FakeParticipant participant;
+  participant.images = {{manifest, "a fake container"}};
+  CHECK(Prune(*f.store, {&participant}).blobs.empty());
+  for (const Descriptor& d : closure) CHECK(f.store->blobs().Exists(d.digest));
+}
+
+TEST_CASE("participants sweep after the dead blobs are gone, and what they remove is reported") {
+  Fixture f;
+  Digest kept = PutBlob(*f.store, "kept");
+  PutBlob(*f.store, "dead");
+  FakeParticipant first, second;
+  first.blobs = {kept};
+  first.leftovers = {"/first/leftover"};
+  second.leftovers = {"/second/leftover"};
+  PruneReport report = Prune(*f.store, {&first, &second});
+  CHECK(first.sweeps == 1);
+  CHECK(second.sweeps == 1);
+  CHECK(first.blobs_at_sweep == std::vector<Digest>{kept});
+  CHECK(report.leftovers == std::vector<std::string>{"/first/leftover", "/second/leftover"});
+}
+
+TEST_CASE("a participant that cannot tell what it keeps stops the prune before anything is removed") {
+  Fixture f;
+  Digest orphan = PutBlob(*f.store, "orphan");
+  FakeParticipant broken, other;
+  broken.fail = true;
+  REQUIRE_THROWS_WITH(Prune(*f.store, {&other, &broken}), "the participant cannot read its records");
+  CHECK(f.store->blobs().Exists(orphan));
+  CHECK(other.sweeps == 0);
+}
+
+TEST_CASE("an image a participant names whose manifest is missing stops the prune, naming its user") {
+  Fixture f;
+  Digest orphan = PutBlob(*f.store, "orphan");
+  Descriptor missing;
+  missing.media_type = "application/vnd.oci.image.manifest.v1+json";
+  missing.digest = Sha256::Of("no such manifest");
+  missing.size = 100;
+  FakeParticipant participant;
+  participant.images = {{missing, "a fake container"}};
+  REQUIRE_THROWS_WITH(Prune(*f.store, {&participant}),
+                      Catch::Contains("cannot tell which blobs the image " + missing.digest.str() +
+                                      " (used by a fake container) needs"));
+  CHECK(f.store->blobs().Exists(orphan));
 }
 
 TEST_CASE("prune refuses to run without the exclusive lock") {

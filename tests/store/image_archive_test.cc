@@ -748,20 +748,3 @@ TEST_CASE("import refuses an entry that climbs out of the root with ..") {
   CHECK(store->blobs().List().empty());
 }
 
-TEST_CASE("image timestamps are written as Go's RFC3339Nano and read with any offset") {
-  using std::chrono::system_clock;
-  CHECK(bld::store::FormatTimestamp(system_clock::time_point(std::chrono::seconds(0))) == "1970-01-01T00:00:00Z");
-  CHECK(bld::store::FormatTimestamp(system_clock::time_point(std::chrono::milliseconds(1500))) ==
-        "1970-01-01T00:00:01.5Z");
-  auto at = [](int64_t seconds, int64_t nanos = 0) {
-    return system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(
-        std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos)));
-  };
-  CHECK(bld::store::ParseTimestamp("2026-01-01T00:00:00Z") == at(1767225600));
-  CHECK(bld::store::ParseTimestamp("2026-01-01T02:00:00.123456789+02:00") == at(1767225600, 123456789));
-  CHECK(bld::store::ParseTimestamp("2025-12-31T19:00:00.5-05:00") == at(1767225600, 500000000));
-  CHECK_FALSE(bld::store::ParseTimestamp("2026-01-01"));
-  CHECK_FALSE(bld::store::ParseTimestamp("2026-01-01T00:00:00"));
-  CHECK_FALSE(bld::store::ParseTimestamp("2026-13-01T00:00:00Z"));
-  CHECK_FALSE(bld::store::ParseTimestamp("2026-01-01T00:00:00Zjunk"));
-}

@@ -22,7 +22,6 @@
 
 namespace fs = std::filesystem;
 using bld::store::Compression;
-using bld::store::LayerChange;
 using bld::store::LayerInfo;
 using bld::store::LayerWriteOptions;
 
@@ -83,12 +82,6 @@ Blob FromDirectory(const std::string& dir, const LayerWriteOptions& options = Op
 Blob FromUpper(const std::string& dir, const LayerWriteOptions& options = Options()) {
   Blob blob;
   blob.info = bld::store::WriteLayerFromOverlayUpper(dir, options, AppendTo(blob.bytes));
-  return blob;
-}
-
-Blob FromChanges(const std::string& root, const std::vector<LayerChange>& changes) {
-  Blob blob;
-  blob.info = bld::store::WriteLayerFromChanges(root, changes, Options(), AppendTo(blob.bytes));
   return blob;
 }
 
@@ -412,56 +405,6 @@ TEST_CASE("long names and large ids go into PAX records", "[layer_writer]") {
   CHECK(e.content == "deep");
   CHECK(e.uid == 3000000);
   CHECK(e.gid == 4000000);
-}
-
-TEST_CASE("a change list writes additions, whiteouts and opaque dirs with their parents", "[layer_writer]") {
-  TempDir root;
-  WriteFile(root / "usr/bin/tool", "tool");
-  REQUIRE(chmod((root / "usr").c_str(), 0750) == 0);
-  WriteFile(root / "etc/app/conf", "conf");
-  WriteFile(root / "unlisted", "not in the layer");
-  auto entries = ListTar(FromChanges(root.path(), {
-                                                      {LayerChange::Kind::kAddOrModify, "usr/bin/tool"},
-                                                      {LayerChange::Kind::kDelete, "/etc/passwd"},
-                                                      {LayerChange::Kind::kOpaqueDirectory, "./etc/app/"},
-                                                      {LayerChange::Kind::kAddOrModify, "etc/app/conf"},
-                                                  })
-                             .bytes);
-  CHECK(Names(entries) == std::vector<std::string>{"etc/", "etc/.wh.passwd", "etc/app/", "etc/app/.wh..wh..opq",
-                                                   "etc/app/conf", "usr/", "usr/bin/", "usr/bin/tool"});
-  CHECK(Find(entries, "usr/").mode == (S_IFDIR | 0750));
-}
-
-TEST_CASE("a change list of every path gives the same layer as the directory", "[layer_writer]") {
-  TempDir root;
-  BuildSampleTree(root.path());
-  std::vector<LayerChange> changes;
-  for (const auto& e : fs::recursive_directory_iterator(root.path()))
-    changes.push_back({LayerChange::Kind::kAddOrModify, e.path().lexically_relative(root.path()).string()});
-  CHECK(FromChanges(root.path(), changes).info.diff_id == FromDirectory(root.path()).info.diff_id);
-}
-
-TEST_CASE("a change list merges deletions that a replacement or a deleted parent implies", "[layer_writer]") {
-  TempDir root;
-  WriteFile(root / "srv/new", "recreated");
-  auto entries = ListTar(FromChanges(root.path(), {
-                                                      {LayerChange::Kind::kDelete, "srv"},
-                                                      {LayerChange::Kind::kAddOrModify, "srv/new"},
-                                                      {LayerChange::Kind::kDelete, "old"},
-                                                      {LayerChange::Kind::kDelete, "old/child"},
-                                                  })
-                             .bytes);
-  CHECK(Names(entries) == std::vector<std::string>{".wh.old", "srv/", "srv/.wh..wh..opq", "srv/new"});
-}
-
-TEST_CASE("a change list refuses paths that leave the root or go through symlinks", "[layer_writer]") {
-  TempDir root;
-  CHECK_THROWS_WITH(FromChanges(root.path(), {{LayerChange::Kind::kAddOrModify, "a/../../etc/passwd"}}),
-                    Catch::Contains("\"..\""));
-  REQUIRE(symlink("/etc", (root / "link").c_str()) == 0);
-  CHECK_THROWS_AS(FromChanges(root.path(), {{LayerChange::Kind::kAddOrModify, "link/passwd"}}), bld::Error);
-  CHECK_THROWS_WITH(FromChanges(root.path(), {{LayerChange::Kind::kAddOrModify, "missing"}}),
-                    Catch::Contains("missing"));
 }
 
 TEST_CASE("an error in the sink stops the write and reaches the caller", "[layer_writer]") {

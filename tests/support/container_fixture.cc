@@ -75,6 +75,4 @@ std::string HttpGet(int port, const std::string& path) {
   return "";
 }
 
-std::string HostMounts() { return ReadFile("/proc/self/mounts"); }
-
 }  // namespace bld::testing

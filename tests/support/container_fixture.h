@@ -39,7 +39,4 @@ class ContainerFixture {
 // the container may not be listening yet); "" if it never does.
 std::string HttpGet(int port, const std::string& path);
 
-// The mount table of the host, for checking nothing is left mounted.
-std::string HostMounts();
-
 }  // namespace bld::testing

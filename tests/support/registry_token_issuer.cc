@@ -7,6 +7,8 @@
 #include <random>
 #include <sstream>
 
+#include "store/timestamp.h"
+
 namespace bld::testing {
 
 namespace {
@@ -28,14 +30,6 @@ std::string RandomHex(size_t bytes) {
     out += kHex[b & 15];
   }
   return out;
-}
-
-std::string Rfc3339(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string Reason(int status) {
@@ -169,7 +163,7 @@ std::string TokenIssuer::Answer(const std::string& user, const std::string& scop
   json answer = {{"token", token},
                  {"access_token", token},
                  {"expires_in", options_.lifetime_seconds},
-                 {"issued_at", Rfc3339(now)}};
+                 {"issued_at", bld::store::FormatTimestamp(std::chrono::system_clock::from_time_t(now))}};
   if (offline && !user.empty()) {
     std::string refresh = RandomHex(24);
     std::lock_guard lock(mutex_);
