@@ -28,17 +28,6 @@ void MakeDirectories(const std::string& path) {
   }
 }
 
-void MakeMountPoint(const std::string& target, bool directory) {
-  if (directory) {
-    MakeDirectories(target);
-    return;
-  }
-  size_t slash = target.rfind('/');
-  if (slash > 0) MakeDirectories(target.substr(0, slash));
-  UniqueFd file(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kMountPointFileMode));
-  if (!file && errno != EISDIR) throw RunnerSysError("create mount point " + target);
-}
-
 bool IsEmptyDirectory(int dir_fd) {
   UniqueFd fd(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) throw RunnerSysError("open a volume");
@@ -73,6 +62,17 @@ void CopyFile(int from, int to, const char* name, const struct stat& st) {
 }
 
 }  // namespace
+
+void MakeMountPoint(const std::string& target, bool directory) {
+  if (directory) {
+    MakeDirectories(target);
+    return;
+  }
+  size_t slash = target.rfind('/');
+  if (slash > 0) MakeDirectories(target.substr(0, slash));
+  UniqueFd file(::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kMountPointFileMode));
+  if (!file && errno != EISDIR) throw RunnerSysError("create mount point " + target);
+}
 
 void CopyTree(int from, int to) {
   UniqueFd fd(::openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -130,26 +130,24 @@ std::vector<OpenBind> OpenBindSources(const std::vector<BindMount>& binds) {
   return opened;
 }
 
-void MountBinds(const std::vector<OpenBind>& binds) {
-  for (const OpenBind& open_bind : binds) {
-    const BindMount& bind = open_bind.bind;
-    MakeMountPoint(bind.target, open_bind.directory);
-    if (bind.copy_up && open_bind.directory) {
-      UniqueFd volume(::openat(open_bind.source.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      UniqueFd image_dir(::open(bind.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!volume || !image_dir) throw RunnerSysError("open " + bind.target + " to fill its volume");
-      if (IsEmptyDirectory(volume.get())) {
-        CopyTree(image_dir.get(), volume.get());
-        struct stat st;
-        CheckSys(::fstat(image_dir.get(), &st), "inspect " + bind.target);
-        CheckSys(::fchown(volume.get(), st.st_uid, st.st_gid), "set the owner of the volume at " + bind.target);
-        CheckSys(::fchmod(volume.get(), st.st_mode & 07777), "set the mode of the volume at " + bind.target);
-      }
+void MountBind(const OpenBind& open_bind) {
+  const BindMount& bind = open_bind.bind;
+  MakeMountPoint(bind.target, open_bind.directory);
+  if (bind.copy_up && open_bind.directory) {
+    UniqueFd volume(::openat(open_bind.source.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd image_dir(::open(bind.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!volume || !image_dir) throw RunnerSysError("open " + bind.target + " to fill its volume");
+    if (IsEmptyDirectory(volume.get())) {
+      CopyTree(image_dir.get(), volume.get());
+      struct stat st;
+      CheckSys(::fstat(image_dir.get(), &st), "inspect " + bind.target);
+      CheckSys(::fchown(volume.get(), st.st_uid, st.st_gid), "set the owner of the volume at " + bind.target);
+      CheckSys(::fchmod(volume.get(), st.st_mode & 07777), "set the mode of the volume at " + bind.target);
     }
-    CheckSys(
-        ::syscall(SYS_move_mount, open_bind.source.get(), "", AT_FDCWD, bind.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH),
-        "mount " + bind.source + " at " + bind.target);
   }
+  CheckSys(
+      ::syscall(SYS_move_mount, open_bind.source.get(), "", AT_FDCWD, bind.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH),
+      "mount " + bind.source + " at " + bind.target);
 }
 
 }  // namespace bld::runner

@@ -106,8 +106,9 @@ std::string NormalizeCapability(std::string_view name) {
 
 uint64_t AllCapabilities() {
   uint64_t all = 0;
+  // 1: in this process's bounding set; 0: not; EINVAL: unknown to the kernel.
   for (const NamedCapability& cap : kCapabilities)
-    if (::prctl(PR_CAPBSET_READ, cap.number, 0, 0, 0) >= 0) all |= CapabilityBit(cap.number);
+    if (::prctl(PR_CAPBSET_READ, cap.number, 0, 0, 0) == 1) all |= CapabilityBit(cap.number);
   return all;
 }
 

@@ -49,8 +49,9 @@ int CapabilityNumber(std::string_view name);
 // `unknown capability: "CAP_X"` for a name bld does not know.
 std::string NormalizeCapability(std::string_view name);
 
-// Every capability that both bld and the running kernel know: what a
-// privileged container gets.
+// Every capability that bld knows and holds in its bounding set (on a normal
+// host: every one the kernel knows): what a privileged container gets. A
+// process cannot give what it does not have.
 uint64_t AllCapabilities();
 
 // Docker's rules for `--cap-add` and `--cap-drop` (normalized names) over
@@ -67,7 +68,10 @@ std::vector<std::string> CapabilityNames(uint64_t set);
 void LimitBoundingSet(uint64_t keep);
 
 // Sets the permitted and effective sets to `capabilities`, and empties the
-// inheritable and ambient sets.
+// inheritable and ambient sets. Call after switching to the container's
+// user: setgroups and setresuid need CAP_SETGID and CAP_SETUID, which the
+// container may not keep, and a non-root user gets no capabilities (0), as
+// in Docker, where only the bounding set limits what setuid programs gain.
 void SetCapabilities(uint64_t capabilities);
 
 }  // namespace bld::runner

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "runner/mounts.h"
 #include "runner/network.h"
 #include "runner/overlay.h"
+#include "runner/seccomp_filter.h"
 #include "runner/terminal.h"
 #include "runner/user.h"
 
@@ -63,8 +65,6 @@ class ExecFailure : public Error {
  private:
   int exit_code_;
 };
-
-// ---- The setup inside the container, in order -----------------------------
 
 // ---- The setup inside the container, in order -----------------------------
 
@@ -128,6 +128,17 @@ void CreateWorkdir(const std::string& workdir) {
   struct stat st;
   CheckSys(::stat(workdir.c_str(), &st), "inspect working directory " + workdir);
   if (!S_ISDIR(st.st_mode)) throw RunnerSysError("use " + workdir + " as the working directory", ENOTDIR);
+}
+
+std::string WorkdirOf(const RunConfig& run) { return run.workdir.empty() ? "/" : run.workdir; }
+
+// `--ulimit`, set while the process may still raise a hard limit.
+void SetRlimits(const std::vector<Rlimit>& rlimits) {
+  for (const Rlimit& r : rlimits) {
+    rlimit limit{r.soft, r.hard};
+    CheckSys(::setrlimit(static_cast<__rlimit_resource>(r.resource), &limit),
+             "set resource limit " + std::to_string(r.resource));
+  }
 }
 
 // fd 0 reads /dev/null (a RUN step has no input); fds 1 and 2 write to the
@@ -217,14 +228,19 @@ namespace {
     SetHostname(plan.hostname);
     std::vector<OpenBind> binds = OpenBindSources(plan.binds);
     PivotRoot(plan.rootfs.rootfs);
-    MountBinds(binds);
-    MaskKernelPaths();
+    MountVolumes(binds, plan.rootfs.tmpfs);
+    if (plan.rootfs.mask_kernel_paths) MaskKernelPaths();
+    if (plan.rootfs.read_only) {
+      // Made while the root can still be written; ExecCommand finds it.
+      CreateWorkdir(WorkdirOf(plan.run));
+      MakeRootReadOnly();
+    }
     if (plan.stdio) {
       ConnectStdio(*plan.stdio);
     } else {
       ConnectStdio(plan.output_fd);
     }
-    ExecCommand(plan.run, plan.error_fd);
+    ExecCommand(plan.run, plan.security, plan.error_fd);
   } catch (const std::exception& e) {
     ReportSetupError(plan.error_fd, e);
   }
@@ -391,17 +407,28 @@ void RunContainerInitIfRequested(int argc, char** argv) {
   CommandInit(plan);
 }
 
-void ExecCommand(const RunConfig& run, int error_fd) {
-  ExecUser user = LookUpUser(run.user);
+void ExecCommand(const RunConfig& run, const ProcessSecurity& security, int error_fd) {
+  ExecUser user = LookUpUser(run.user, run.group_add);
   std::vector<std::string> env = ContainerEnvironment(run.env, user);
-  const std::string workdir = run.workdir.empty() ? "/" : run.workdir;
+  const std::string workdir = WorkdirOf(run);
   CreateWorkdir(workdir);
-  LimitBoundingSet(kDefaultCapabilities);
-  SetCapabilities(kDefaultCapabilities);
+  SetRlimits(security.rlimits);
+  LimitBoundingSet(security.capabilities);
+  // Without no_new_privs only CAP_SYS_ADMIN may install a filter: load it
+  // while the setup still has every capability (seccomp_filter.h).
+  bool filter = !security.seccomp.empty();
+  if (filter && !security.no_new_privileges) LoadSeccompFilter(security.seccomp);
+  // The user first, while the setup may still change groups and ids; a
+  // non-root user then has no capabilities, as in Docker.
   SwitchUser(user);
+  SetCapabilities(user.uid == 0 ? security.capabilities : 0);
   if (::chdir(workdir.c_str()) != 0)
     throw RunnerSysError("change to working directory " + workdir + " as uid " + std::to_string(user.uid));
   DieWithParent(error_fd);
+  if (security.no_new_privileges) {
+    CheckSys(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+    if (filter) LoadSeccompFilter(security.seccomp);
+  }
   Exec(run.argv, env);
 }
 

@@ -74,6 +74,7 @@ ContainerSpec SpecOf(const store::Store& store, const ContainerRecord& record, U
   ContainerSpec spec;
   spec.lowerdirs = record.lowerdirs;
   spec.run = record.run;
+  spec.security = record.security;
   for (const MountRecord& mount : record.mounts)
     spec.binds.push_back({mount.source, mount.destination, mount.read_only, mount.type == "volume"});
   if (record.run.network == NetworkMode::kJoin) {

@@ -16,6 +16,7 @@ StepResult RunStep(store::Store& store, const StepSpec& spec, const OutputLines:
   ContainerSpec container_spec;
   container_spec.lowerdirs = Snapshotter(store).Prepare(spec.layers);
   container_spec.run = spec.run;
+  container_spec.security = spec.security;
 
   std::unique_ptr<Container> container = Container::Start(store.containers_dir(), container_spec);
   OutputLines output(on_line, spec.output_tail_lines);

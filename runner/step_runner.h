@@ -38,6 +38,9 @@ namespace bld::runner {
 struct StepSpec {
   std::vector<LayerRef> layers;  // the image's layers, base first
   RunConfig run;
+  // Docker's sandbox unless changed (bld build --security-opt, RUN
+  // --security=insecure).
+  ContainerSecurity security;
   store::LayerWriteOptions layer_options;
   // Output lines kept for the error report of a failing step.
   size_t output_tail_lines = 10;
