@@ -7,6 +7,7 @@
 #include "builder/container_runtime.h"
 #include "builder/image_source.h"
 #include "builder/image_writer.h"
+#include "builder/run_step.h"
 #include "builder/stage_builder.h"
 #include "builder/stat_cache.h"
 #include "parser/dockerfile.h"
@@ -46,6 +47,7 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   BuildEvents events(sink);
   for (const parser::Warning& w : df.warnings)
     events.Warning(input.dockerfile_name + ":" + std::to_string(w.line) + ": " + w.message);
+  CheckRunEntitlements(df, input.dockerfile_name, options);
 
   StatCache stat_cache(store.meta());
   BuildCache cache(store);

@@ -34,6 +34,7 @@ std::string StepKey(const StepKeyInputs& in) {
   if (in.from_key) h.Add(*in.from_key);
   if (in.network) h.Add("net:" + *in.network);
   if (in.source_date_epoch) h.Add("source-date-epoch").Add(std::to_string(*in.source_date_epoch));
+  if (in.security) h.Add("security").Add(*in.security);
   return h.Finish();
 }
 

@@ -42,6 +42,16 @@ runner::NetworkMode RunNetwork(const BuildEnv& env, const parser::Instruction& i
   return env.options.network;
 }
 
+constexpr std::string_view kInsecure = "insecure";
+
+bool Insecure(const parser::Instruction& ins) { return ins.keyword == parser::Keyword::kRun && ins.Flag("security") == kInsecure; }
+
+runner::ContainerSecurity RunSecurity(const BuildOptions& options, const parser::Instruction& ins) {
+  runner::ContainerSecurity security = options.run_security;
+  if (Insecure(ins)) security.privileged = true;
+  return security;
+}
+
 std::string Shown(const std::vector<std::string>& argv) {
   std::string shown;
   for (const std::string& a : argv) shown += (shown.empty() ? "" : " ") + a;
@@ -85,6 +95,7 @@ StepOutcome ExecuteRun(BuildEnv& env, const Step& step, ImageState& state) {
   spec.run.user = config.user;
   spec.run.workdir = config.working_dir;
   spec.run.network = RunNetwork(env, step.ins);
+  spec.security = RunSecurity(env.options, step.ins);
   spec.layer_options = LayerOptions(env);
   spec.cancel_fd = env.cancel.fd();
   runner::StepResult r = env.runtime.Run(spec, [&](std::string_view line) { step.progress.Output(line); });
@@ -97,6 +108,19 @@ StepOutcome ExecuteRun(BuildEnv& env, const Step& step, ImageState& state) {
   out.created_by = CreatedBy(step.ins, step.args, config, VisibleBuildArgs(step.scope));
   out.executed = true;
   return out;
+}
+
+void CheckRunEntitlements(const parser::Dockerfile& dockerfile, const std::string& dockerfile_name,
+                          const BuildOptions& options) {
+  if (options.allow_insecure) return;
+  for (const parser::Stage& stage : dockerfile.stages) {
+    if (!stage.needed) continue;
+    for (const parser::Instruction& ins : stage.instructions)
+      if (Insecure(ins))
+        throw BuildError({dockerfile_name, ins.line, ins.end_line, 0},
+                         "RUN --security=insecure needs the security.insecure entitlement: build with "
+                         "--allow security.insecure");
+  }
 }
 
 }  // namespace bld::builder

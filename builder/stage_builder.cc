@@ -168,6 +168,8 @@ class StageBuilder {
     if (ins.keyword == Keyword::kRun) {
       for (const auto& [name, value] : VisibleBuildArgs(*scope_)) in.args[name] = value;
       in.network = env_.options.network == runner::NetworkMode::kNone ? "none" : "host";
+      if (env_.options.run_security != runner::ContainerSecurity{})
+        in.security = runner::SecurityToJson(env_.options.run_security).dump();
     }
     if (ins.keyword == Keyword::kCopy || ins.keyword == Keyword::kAdd) {
       k.sources = PlanSources(env_, stage_, ins, args, vars, cur_.state);

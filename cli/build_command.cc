@@ -41,6 +41,8 @@ struct BuildFlags {
   bool explain = false;
   std::string compression = "gzip";
   std::string platform;
+  std::vector<std::string> security_opts;
+  std::vector<std::string> allow;
   std::string context;
 };
 
@@ -96,6 +98,12 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     throw Error("--compression " + f.compression + ": use gzip, zstd or none");
   }
   o.source_date_epoch = SourceDateEpoch(o.build_args);
+  for (const std::string& opt : f.security_opts) runner::ApplySecurityOpt(o.run_security, opt);
+  for (const std::string& entitlement : f.allow) {
+    if (entitlement != "security.insecure")
+      throw Error("--allow " + entitlement + ": bld knows the entitlement security.insecure (RUN --security=insecure)");
+    o.allow_insecure = true;
+  }
   if (f.file == "-" && f.context == "-") throw Error("the Dockerfile and the context cannot both come from stdin");
   if (f.file == "-") {
     o.dockerfile_text = std::string(std::istreambuf_iterator<char>(std::cin), {});
@@ -182,6 +190,9 @@ void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("--explain", f->explain, "Say why each step missed the cache (also BLD_EXPLAIN=1)");
   cmd->add_option("--compression", f->compression, "Layer compression: gzip (default), zstd or none");
   cmd->add_option("--platform", f->platform, "Target platform (os/arch[/variant])");
+  cmd->add_option("--security-opt", f->security_opts,
+                  "For RUN: no-new-privileges, seccomp=unconfined|PROFILE.json, systempaths=unconfined");
+  cmd->add_option("--allow", f->allow, "Allow an entitlement: security.insecure (for RUN --security=insecure)");
   cmd->add_option("context", f->context, "Build context: a directory, or - for a tar on stdin")->required();
   cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunBuild(ctx, *f); }); });
 }
