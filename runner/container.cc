@@ -95,7 +95,7 @@ namespace {
 // seccomp filter and limits, and what its mounts and devices are.
 void PlanSecurity(const ContainerSpec& spec, InitPlan& plan) {
   const ContainerSecurity& security = spec.security;
-  plan.security = ResolveProcessSecurity(security);
+  plan.security = ResolveProcessSecurity(security, spec.seccomp_cache_dir);
   plan.rootfs.writable_sysfs = security.privileged;
   plan.rootfs.mask_kernel_paths = !security.privileged && !security.unmask_system_paths;
   plan.rootfs.read_only = security.read_only_rootfs;

@@ -133,6 +133,9 @@ struct ContainerSpec {
   std::vector<std::string> source_lowerdirs;
   // What the command may do; unused by file steps, which run bld's own code.
   ContainerSecurity security;
+  // Where compiled seccomp filters are kept across processes
+  // (SeccompCacheDir); empty: compiled in this process.
+  std::string seccomp_cache_dir;
 };
 
 // The container could not start its command. exit_code() is what `docker

@@ -14,6 +14,7 @@
 #include <climits>
 
 #include "runner/device_cgroup.h"
+#include "runner/seccomp_cache.h"
 #include "runner/terminal.h"
 
 namespace bld::runner {
@@ -130,7 +131,7 @@ ExitStatus ExecInContainer(const store::Store& store, const ContainerRecord& rec
   std::string device_cgroup = DeviceCgroupDir(live.id);
   if (::access(device_cgroup.c_str(), F_OK) == 0) cgroup_procs.push_back(device_cgroup + "/cgroup.procs");
   // Compiled before the fork: the child only loads it.
-  ProcessSecurity security = ResolveProcessSecurity(live.security);
+  ProcessSecurity security = ResolveProcessSecurity(live.security, SeccompCacheDir(store));
 
   UniqueFd console, console_child;
   UniqueFd null_in;

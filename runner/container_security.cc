@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "runner/seccomp_cache.h"
 #include "runner/system_call.h"
 
 namespace bld::runner {
@@ -113,7 +114,7 @@ SeccompMode SeccompModeOf(const std::string& name) {
 }
 
 // Compiled filters of this process, by profile and bounding set.
-SeccompProgram CachedFilter(const ContainerSecurity& security, uint64_t capabilities) {
+SeccompProgram CachedFilter(const ContainerSecurity& security, uint64_t capabilities, const std::string& cache_dir) {
   static std::mutex mutex;
   static std::map<std::pair<std::string, uint64_t>, SeccompProgram> cache;
   std::pair<std::string, uint64_t> key{security.seccomp == SeccompMode::kProfile ? security.seccomp_profile : "",
@@ -129,7 +130,8 @@ SeccompProgram CachedFilter(const ContainerSecurity& security, uint64_t capabili
     parsed = ParseSeccompProfile(security.seccomp_profile, "(--security-opt seccomp)");
     profile = &parsed;
   }
-  SeccompProgram program = CompileSeccompFilter(PlanSeccompFilter(*profile, capabilities, CurrentSeccompHost()));
+  SeccompProgram program =
+      CompileSeccompFilterCached(PlanSeccompFilter(*profile, capabilities, CurrentSeccompHost()), cache_dir);
   std::lock_guard<std::mutex> lock(mutex);
   return cache.emplace(key, std::move(program)).first->second;
 }
@@ -234,7 +236,7 @@ uint64_t EffectiveCapabilities(const ContainerSecurity& security) {
   return TweakCapabilities(kDefaultCapabilities, security.cap_add, security.cap_drop);
 }
 
-ProcessSecurity ResolveProcessSecurity(const ContainerSecurity& security) {
+ProcessSecurity ResolveProcessSecurity(const ContainerSecurity& security, const std::string& filter_cache_dir) {
   ProcessSecurity process;
   process.capabilities = EffectiveCapabilities(security);
   if (uint64_t missing = process.capabilities & ~AllCapabilities()) {
@@ -244,7 +246,7 @@ ProcessSecurity ResolveProcessSecurity(const ContainerSecurity& security) {
   }
   process.no_new_privileges = security.no_new_privileges;
   if (!security.privileged && security.seccomp != SeccompMode::kUnconfined)
-    process.seccomp = CachedFilter(security, process.capabilities);
+    process.seccomp = CachedFilter(security, process.capabilities, filter_cache_dir);
   for (const Ulimit& u : security.ulimits)
     process.rlimits.push_back({UlimitResource(u.name), RlimValue(u.soft), RlimValue(u.hard)});
   return process;

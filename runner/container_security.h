@@ -22,7 +22,8 @@
 // so `bld exec` resolves the same ones. Compiling a seccomp filter takes
 // milliseconds (libseccomp, three architectures on x86-64), so compiled
 // filters are kept per process for the options and capabilities they were
-// made for: a build compiles its filter once for all its RUN steps.
+// made for (a build compiles its filter once for all its RUN steps), and in
+// the store for the next process (seccomp_cache.h).
 //
 // Thread safety: the functions may be called from any thread.
 #pragma once
@@ -123,8 +124,9 @@ TmpfsMount TmpfsMountOf(const TmpfsSpec& spec);
 uint64_t EffectiveCapabilities(const ContainerSecurity& security);
 
 // Capabilities, seccomp filter (compiled, or taken from this process's
-// cache), no_new_privs and rlimits. Throws bld::Error for a bad profile.
-ProcessSecurity ResolveProcessSecurity(const ContainerSecurity& security);
+// cache or from `filter_cache_dir`, seccomp_cache.h), no_new_privs and
+// rlimits. Throws bld::Error for a bad profile.
+ProcessSecurity ResolveProcessSecurity(const ContainerSecurity& security, const std::string& filter_cache_dir = "");
 
 // The device nodes the container gets beyond the default ones, and the
 // device cgroup rules it runs under (empty for a privileged container: no

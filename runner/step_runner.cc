@@ -6,6 +6,7 @@
 #include "runner/container_state.h"
 #include "runner/interrupt.h"
 #include "runner/locked_dir.h"
+#include "runner/seccomp_cache.h"
 #include "runner/upper_dir_layer.h"
 
 namespace bld::runner {
@@ -17,6 +18,7 @@ StepResult RunStep(store::Store& store, const StepSpec& spec, const OutputLines:
   container_spec.lowerdirs = Snapshotter(store).Prepare(spec.layers);
   container_spec.run = spec.run;
   container_spec.security = spec.security;
+  container_spec.seccomp_cache_dir = SeccompCacheDir(store);
 
   std::unique_ptr<Container> container = Container::Start(store.containers_dir(), container_spec);
   OutputLines output(on_line, spec.output_tail_lines);
