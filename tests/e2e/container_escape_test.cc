@@ -203,7 +203,7 @@ TEST_CASE("a container may make a device node but opens only its own devices, an
                  "/dev/probe-kmsg"}) == "open-write /dev/probe-kmsg: EPERM");
 }
 
-TEST_CASE("--privileged lets the attempts through: the sandbox is what stopped them", "[e2e][run][security]") {
+TEST_CASE("a privileged container lets the attempts through: the sandbox is what stopped them", "[e2e][run][security]") {
   ProbeFixture f;
   CHECK(f.BldOk({"run", "--rm", "--privileged", "probe", "/bin/probe", "unshare-user", "keyctl", "mount", "node", "c",
                  "1:11"}) == "unshare-user: OK\nkeyctl: OK\nmount: OK\nmknod: OK\nopen-node: OK");

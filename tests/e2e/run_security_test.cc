@@ -68,7 +68,7 @@ TEST_CASE("a container runs under Docker's seccomp filter with no_new_privs off 
   CHECK(StatusLine(f, {"--privileged"}, "Seccomp") == "Seccomp:\t0");
 }
 
-TEST_CASE("--cap-add and --cap-drop change the bounding and effective sets", "[e2e][run][security]") {
+TEST_CASE("added and dropped capabilities change the bounding and effective sets", "[e2e][run][security]") {
   ContainerFixture f;
   // Docker's set is 0xa80425fb; NET_RAW is bit 13, NET_ADMIN bit 12.
   CHECK(StatusLine(f, {}, "CapBnd") == "CapBnd:\t00000000a80425fb");
@@ -77,7 +77,7 @@ TEST_CASE("--cap-add and --cap-drop change the bounding and effective sets", "[e
   CHECK(StatusLine(f, {"--cap-drop", "ALL", "--cap-add", "CAP_CHOWN"}, "CapEff") == "CapEff:\t0000000000000001");
 }
 
-TEST_CASE("--read-only keeps tmpfs mounts and /dev/shm writable", "[e2e][run][security]") {
+TEST_CASE("a read-only root keeps tmpfs mounts and /dev/shm writable", "[e2e][run][security]") {
   ContainerFixture f;
   ProcessResult r = f.Bld({"run", "--rm", "--read-only", "--tmpfs", "/scratch:size=1m", "busybox", "sh", "-c",
                            "touch /file; touch /scratch/a /dev/shm/b && grep ' /scratch ' /proc/mounts"});
@@ -86,7 +86,7 @@ TEST_CASE("--read-only keeps tmpfs mounts and /dev/shm writable", "[e2e][run][se
   CHECK(r.out == "tmpfs /scratch tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k 0 0\n");
 }
 
-TEST_CASE("--ulimit and --group-add reach the command", "[e2e][run][security]") {
+TEST_CASE("ulimits and added groups reach the command", "[e2e][run][security]") {
   ContainerFixture f;
   CHECK(f.BldOk({"run", "--rm", "--ulimit", "nofile=100:200", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn"}) ==
         "100\n200");
