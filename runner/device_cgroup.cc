@@ -73,4 +73,6 @@ std::string CreateDeviceCgroup(const std::string& id, const std::vector<DeviceRu
   return dir;
 }
 
+void RemoveDeviceCgroup(const std::string& id) { ::rmdir(DeviceCgroupDir(id).c_str()); }
+
 }  // namespace bld::runner

@@ -49,4 +49,9 @@ std::string DeviceCgroupDir(const std::string& id);
 // its directory; "" on a host without the v1 device controller.
 std::string CreateDeviceCgroup(const std::string& id, const std::vector<DeviceRule>& rules);
 
+// Removes the device cgroup of container `id` if it exists and is empty: a
+// container whose runner or monitor was killed with SIGKILL leaves it, and
+// `bld rm` and `bld prune` call this once the container is known to be gone.
+void RemoveDeviceCgroup(const std::string& id);
+
 }  // namespace bld::runner

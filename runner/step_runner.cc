@@ -4,6 +4,7 @@
 #include <set>
 
 #include "runner/container_state.h"
+#include "runner/device_cgroup.h"
 #include "runner/interrupt.h"
 #include "runner/locked_dir.h"
 #include "runner/seccomp_cache.h"
@@ -44,6 +45,8 @@ std::vector<std::string> RemoveAbandonedRunnerDirs(store::Store& store) {
     std::string name = entry.path().filename().string();
     if (kept.count(name)) continue;
     std::vector<std::string> gone = RemoveAbandonedDirs(store.containers_dir(), name);
+    // A runner killed with SIGKILL also left the step's device cgroup.
+    if (!gone.empty()) RemoveDeviceCgroup(name);
     removed.insert(removed.end(), gone.begin(), gone.end());
   }
   std::vector<std::string> unpacks = Snapshotter(store).RemoveAbandonedUnpacks();

@@ -3,10 +3,12 @@
 // change (privileged, no-new-privileges, read-only root, tmpfs, ulimits,
 // supplementary groups).
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "runner/capabilities.h"
 #include "runner/container_security.h"
@@ -66,6 +68,18 @@ TEST_CASE("a step's device cgroup is gone once the step has ended") {
   CHECK(cgroup.find("/bld/") != std::string::npos);
   struct stat st;
   CHECK(::stat(cgroup.c_str(), &st) != 0);
+}
+
+TEST_CASE("prune removes the device cgroup that a killed runner left with its container directory") {
+  REQUIRE(runner::HasDeviceController());
+  RunnerFixture fixture;
+  // A name of this test's own: the device hierarchy is the host's.
+  std::string id = "dead" + std::to_string(::getpid());
+  std::filesystem::create_directories(fixture.store().containers_dir() + "/" + id + "/upper");
+  std::string cgroup = runner::CreateDeviceCgroup(id, runner::DefaultDeviceRules());
+  REQUIRE(std::filesystem::exists(cgroup));
+  runner::RemoveAbandonedRunnerDirs(fixture.store());
+  CHECK_FALSE(std::filesystem::exists(cgroup));
 }
 
 TEST_CASE("a read-only root keeps /dev/shm, tmpfs mounts and the working directory usable") {
