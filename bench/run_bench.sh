@@ -7,7 +7,10 @@
 #   bld RunStep, whole process the same plus starting a process that opens the
 #                              store, comparable with runc's start to exit
 #   runc run                   runc's default spec: new pid/net/ipc/uts/mount
-#                              namespaces, masked paths, cgroups
+#                              namespaces, masked paths, cgroups (no seccomp
+#                              filter: `runc spec` writes none)
+# bld's steps run under Docker's seccomp filter; each bld figure is also
+# taken with seccomp=unconfined, which shows what the filter costs.
 # Both runners get a network namespace of their own (bld: network none).
 #
 # Usage: bench/run_bench.sh [build-dir] [runs]   (as root)
@@ -36,14 +39,8 @@ BLD_BENCH_DIR=$work BLD_BENCH_RUNS=1 "$driver" "bench: RUN true" >/dev/null
 
 in_process=$(BLD_BENCH_DIR=$work BLD_BENCH_RUNS=$runs "$driver" "bench: RUN true" |
   awk '/^run_us/ {print $2}' | median)
-
-whole=()
-for _ in $(seq 1 "$runs"); do
-  s=$(now_us)
-  BLD_BENCH_DIR=$work BLD_BENCH_RUNS=1 "$driver" "bench: RUN true" >/dev/null
-  whole+=($(( $(now_us) - s )))
-done
-whole_median=$(printf '%s\n' "${whole[@]}" | median)
+in_process_unconfined=$(BLD_BENCH_DIR=$work BLD_BENCH_RUNS=$runs BLD_BENCH_SECCOMP=unconfined \
+  "$driver" "bench: RUN true" | awk '/^run_us/ {print $2}' | median)
 
 bundle=$work/bundle
 mkdir -p "$bundle"
@@ -52,15 +49,28 @@ sed -i -e 's/"terminal": true/"terminal": false/' \
   -e 's/"sh"$/"true"/' \
   -e "s|\"path\": \"rootfs\"|\"path\": \"$work/rootfs\"|" \
   -e 's/"readonly": true/"readonly": false/' "$bundle/config.json"
-runc_times=()
+
+# Whole processes, the three kinds taking turns so that a change of load
+# on this shared machine falls on all of them alike.
+whole=() whole_unconfined=() runc_times=()
 for i in $(seq 1 "$runs"); do
+  s=$(now_us)
+  BLD_BENCH_DIR=$work BLD_BENCH_RUNS=1 "$driver" "bench: RUN true" >/dev/null
+  whole+=($(( $(now_us) - s )))
+  s=$(now_us)
+  BLD_BENCH_DIR=$work BLD_BENCH_RUNS=1 BLD_BENCH_SECCOMP=unconfined "$driver" "bench: RUN true" >/dev/null
+  whole_unconfined+=($(( $(now_us) - s )))
   s=$(now_us)
   runc run --bundle "$bundle" "bld-bench-$$-$i" </dev/null
   runc_times+=($(( $(now_us) - s )))
 done
+whole_median=$(printf '%s\n' "${whole[@]}" | median)
+whole_unconfined_median=$(printf '%s\n' "${whole_unconfined[@]}" | median)
 runc_median=$(printf '%s\n' "${runc_times[@]}" | median)
 
-echo "RUN true, median of $runs runs on $(nproc) cores, $(uname -r):"
-echo "  bld RunStep, in process:     $(ms "$in_process")"
-echo "  bld RunStep, whole process:  $(ms "$whole_median")"
-echo "  runc run ($(runc --version | head -1 | awk '{print $3}')):  $(ms "$runc_median")"
+echo "RUN true, median of $runs runs on $(nproc) cores, $(uname -r), load $(cut -d' ' -f1 /proc/loadavg):"
+echo "  bld RunStep, in process:                         $(ms "$in_process")"
+echo "  bld RunStep, in process, seccomp=unconfined:     $(ms "$in_process_unconfined")"
+echo "  bld RunStep, whole process:                      $(ms "$whole_median")"
+echo "  bld RunStep, whole process, seccomp=unconfined:  $(ms "$whole_unconfined_median")"
+echo "  runc run ($(runc --version | head -1 | awk '{print $3}'), its default spec: no seccomp):  $(ms "$runc_median")"

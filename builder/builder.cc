@@ -9,6 +9,7 @@
 #include "builder/image_source.h"
 #include "builder/image_writer.h"
 #include "builder/layer_blobs.h"
+#include "builder/run_step.h"
 #include "builder/stage_builder.h"
 #include "builder/stat_cache.h"
 #include "builder/step_executor.h"
@@ -49,6 +50,7 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   BuildEvents events(sink);
   for (const parser::Warning& w : df.warnings)
     events.Warning(input.dockerfile_name + ":" + std::to_string(w.line) + ": " + w.message);
+  CheckRunEntitlements(df, input.dockerfile_name, options);
 
   StatCache stat_cache(store.meta());
   BuildCache cache(store);

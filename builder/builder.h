@@ -28,6 +28,7 @@
 #include "builder/build_input.h"
 #include "parser/parse_error.h"
 #include "registry/session.h"
+#include "runner/container_security.h"
 #include "runner/network.h"
 #include "store/compression.h"
 #include "store/oci.h"
@@ -53,6 +54,10 @@ struct BuildOptions {
   bool explain = false;
   bool oci_format = true;  // false: Docker schema 2 media types
   runner::NetworkMode network = runner::NetworkMode::kHost;
+  // What RUN steps may do (`--security-opt`): Docker's sandbox by default.
+  runner::ContainerSecurity run_security;
+  // `--allow security.insecure`: RUN --security=insecure may run privileged.
+  bool allow_insecure = false;
   store::Compression compression = store::Compression::kGzip;
   std::optional<int64_t> source_date_epoch;
   int parallelism = 0;  // 0: one per CPU, at least 2
@@ -61,9 +66,6 @@ struct BuildOptions {
   std::map<std::string, std::string> secrets;
   // RUN --mount=type=ssh agent sockets by id (bld build --ssh).
   std::map<std::string, std::string> ssh_agents;
-  // bld build --allow security.insecure: RUN --security=insecure steps run
-  // privileged; without it such a step is an error at its line.
-  bool allow_insecure = false;
 };
 
 struct BuildResult {

@@ -44,6 +44,7 @@ std::string StepKey(const StepKeyInputs& in) {
   if (in.network) h.Add("net:" + *in.network);
   for (const auto& [k, v] : in.mounts) h.Add("mount").Add(k).Add(v);
   if (in.source_date_epoch) h.Add("source-date-epoch").Add(std::to_string(*in.source_date_epoch));
+  if (in.security) h.Add("security").Add(*in.security);
   return h.Finish();
 }
 

@@ -70,6 +70,9 @@ struct StepKeyInputs {
   // SOURCE_DATE_EPOCH, when set: a layer's entry times and the history
   // times depend on it. Absent, the key is what it was before it existed.
   std::optional<int64_t> source_date_epoch;
+  // RUN: the build's `--security-opt` choices, only when they differ from
+  // Docker's sandbox (what a step may do can change what it makes).
+  std::optional<std::string> security;
 };
 
 std::string StepKey(const StepKeyInputs& inputs);

@@ -15,9 +15,6 @@ using parser::Keyword;
 constexpr std::string_view kNoDevices =
     "RUN --device is not supported: bld gives RUN steps no host devices (its containers have only the "
     "minimal /dev); build the part that needs the device outside bld";
-constexpr std::string_view kInsecureNotAllowed =
-    "RUN --security=insecure needs the security.insecure entitlement: run bld build --allow security.insecure "
-    "(the step then runs privileged, with every capability) or remove the flag";
 constexpr std::string_view kNoGit =
     "ADD --keep-git-dir: bld does not fetch git repositories (ADD of a git URL needs a clone, which bld does "
     "not do); clone the repository into the build context and COPY it, .git included";
@@ -97,9 +94,11 @@ void CheckFlagsSupported(const BuildEnv& env, const parser::Instruction& ins) {
       if (!found->refusal.empty()) FailAt(env, ins, std::string(found->refusal));
     }
   }
-  // As BuildKit: a privileged step only when the build is allowed them.
+  // As BuildKit: a privileged step only when the build is allowed them
+  // (CheckRunEntitlements says so before the build starts; this holds for
+  // any caller of the step executor).
   if (ins.keyword == Keyword::kRun && ins.Flag("security") == "insecure" && !env.options.allow_insecure)
-    FailAt(env, ins, std::string(kInsecureNotAllowed));
+    FailAt(env, ins, std::string(kInsecureNeedsEntitlement));
 }
 
 void CheckMountSupported(const BuildEnv& env, const parser::Instruction& ins, const std::string& spec,

@@ -1,6 +1,7 @@
 #include "builder/run_step.h"
 
 #include "builder/builder.h"
+#include "builder/flag_support.h"
 #include "parser/dockerfile.h"
 #include "store/digest.h"
 
@@ -40,6 +41,16 @@ runner::NetworkMode RunNetwork(const BuildEnv& env, const parser::Instruction& i
   if (net == "none") return runner::NetworkMode::kNone;
   if (net == "host") return runner::NetworkMode::kHost;
   return env.options.network;
+}
+
+constexpr std::string_view kInsecure = "insecure";
+
+bool Insecure(const parser::Instruction& ins) { return ins.keyword == parser::Keyword::kRun && ins.Flag("security") == kInsecure; }
+
+runner::ContainerSecurity RunSecurity(const BuildOptions& options, const parser::Instruction& ins) {
+  runner::ContainerSecurity security = options.run_security;
+  if (Insecure(ins)) security.privileged = true;
+  return security;
 }
 
 std::string Shown(const std::vector<std::string>& argv) {
@@ -85,7 +96,7 @@ StepOutcome ExecuteRun(BuildEnv& env, const Step& step, ImageState& state) {
   spec.run.user = config.user;
   spec.run.workdir = config.working_dir;
   spec.run.network = RunNetwork(env, step.ins);
-  spec.run.privileged = step.ins.Flag("security") == "insecure";
+  spec.security = RunSecurity(env.options, step.ins);
   if (step.mounts) {
     for (const std::string& kv : ProvideSecrets(env, step.ins, *step.mounts)) {
       size_t eq = kv.find('=');
@@ -105,6 +116,17 @@ StepOutcome ExecuteRun(BuildEnv& env, const Step& step, ImageState& state) {
   out.created_by = CreatedBy(step.ins, step.args, config, VisibleBuildArgs(step.scope));
   out.executed = true;
   return out;
+}
+
+void CheckRunEntitlements(const parser::Dockerfile& dockerfile, const std::string& dockerfile_name,
+                          const BuildOptions& options) {
+  if (options.allow_insecure) return;
+  for (const parser::Stage& stage : dockerfile.stages) {
+    if (!stage.needed) continue;
+    for (const parser::Instruction& ins : stage.instructions)
+      if (Insecure(ins))
+        throw BuildError({dockerfile_name, ins.line, ins.end_line, 0}, std::string(kInsecureNeedsEntitlement));
+  }
 }
 
 }  // namespace bld::builder

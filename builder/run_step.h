@@ -9,6 +9,12 @@
 // --build-arg. A failing command is a BuildError with the command, its exit
 // status and the last lines of its output, as Docker reports it.
 //
+// What the command may do: the build's `--security-opt` choices over
+// Docker's sandbox; with RUN --security=insecure, which needs the build's
+// `--allow security.insecure` (BuildKit's entitlement), a privileged
+// container (runner/container_security.h). --security=sandbox is the
+// default.
+//
 // Thread-safety: as step_executor.h.
 #pragma once
 
@@ -27,5 +33,10 @@ parser::VarMap VisibleBuildArgs(const parser::StageScope& scope);
 std::vector<std::string> RunArgv(const parser::Instruction& ins, const store::ContainerConfig& config);
 
 StepOutcome ExecuteRun(BuildEnv& env, const Step& step, ImageState& state);
+
+// Refuses, before anything runs, a RUN --security=insecure in a needed stage
+// of a build without `--allow security.insecure`: a BuildError at its line.
+void CheckRunEntitlements(const parser::Dockerfile& dockerfile, const std::string& dockerfile_name,
+                          const BuildOptions& options);
 
 }  // namespace bld::builder

@@ -214,6 +214,8 @@ class StageBuilder {
       in.network = env_.options.network == runner::NetworkMode::kNone ? "none" : "host";
       k.mounts = PlanRunMounts(env_, stage_, ins, vars, cur_.state);
       in.mounts = k.mounts->hashes;
+      if (env_.options.run_security != runner::ContainerSecurity{})
+        in.security = runner::SecurityToJson(env_.options.run_security).dump();
     }
     if (ins.keyword == Keyword::kCopy || ins.keyword == Keyword::kAdd) {
       k.sources = PlanSources(env_, stage_, ins, args, vars, cur_.state);

@@ -45,6 +45,7 @@ struct BuildFlags {
   std::string platform;
   std::vector<std::string> secrets;
   std::vector<std::string> ssh;
+  std::vector<std::string> security_opts;
   std::vector<std::string> allow;
   std::string context;
 };
@@ -103,6 +104,7 @@ builder::BuildOptions OptionsFrom(const BuildFlags& f) {
     throw Error("--compression " + f.compression + ": use gzip, zstd or none");
   }
   o.source_date_epoch = SourceDateEpoch(o.build_args);
+  for (const std::string& opt : f.security_opts) runner::ApplySecurityOpt(o.run_security, opt);
   return o;
 }
 
@@ -226,6 +228,8 @@ void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
                   "Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR; repeatable");
   cmd->add_option("--ssh", f->ssh,
                   "Agent for RUN --mount=type=ssh: ID (SSH_AUTH_SOCK), ID=SOCKET or ID=KEYFILE[,KEYFILE]; repeatable");
+  cmd->add_option("--security-opt", f->security_opts,
+                  "For RUN: no-new-privileges, seccomp=unconfined|PROFILE.json, systempaths=unconfined");
   cmd->add_option("--allow", f->allow,
                   "Entitlement: security.insecure (RUN --security=insecure runs privileged) or network.host "
                   "(RUN --network=host, always allowed); repeatable");

@@ -104,6 +104,16 @@ struct RunFlags {
   double cpus = 0;
   int64_t pids_limit = 0;
   std::vector<std::string> insecure;
+  // Security (runner/container_security.h).
+  std::vector<std::string> cap_add;
+  std::vector<std::string> cap_drop;
+  bool privileged = false;
+  std::vector<std::string> security_opts;
+  bool read_only = false;
+  std::vector<std::string> tmpfs;
+  std::vector<std::string> ulimits;
+  std::vector<std::string> group_add;
+  std::vector<std::string> devices;
   std::vector<std::string> args;  // IMAGE [COMMAND [ARG...]]
 };
 
@@ -194,6 +204,19 @@ std::vector<std::string> CommandOf(const store::ContainerConfig& config, const R
   return argv;
 }
 
+runner::ContainerSecurity SecurityOf(const RunFlags& f) {
+  runner::ContainerSecurity security;
+  security.privileged = f.privileged;
+  for (const std::string& cap : f.cap_add) security.cap_add.push_back(runner::NormalizeCapability(cap));
+  for (const std::string& cap : f.cap_drop) security.cap_drop.push_back(runner::NormalizeCapability(cap));
+  for (const std::string& opt : f.security_opts) runner::ApplySecurityOpt(security, opt);
+  security.read_only_rootfs = f.read_only;
+  for (const std::string& spec : f.tmpfs) security.tmpfs.push_back(runner::ParseTmpfs(spec));
+  for (const std::string& spec : f.ulimits) security.ulimits.push_back(runner::ParseUlimit(spec));
+  for (const std::string& spec : f.devices) security.devices.push_back(runner::ParseDevice(spec));
+  return security;
+}
+
 // Removes the anonymous volumes made for a container that was not made.
 void RemoveAnonymousVolumes(store::Store& store, const std::vector<runner::MountRecord>& mounts) {
   for (const runner::MountRecord& m : mounts)
@@ -273,6 +296,8 @@ store::Descriptor ResolveImage(store::Store& store, const std::string& name, con
 
 ContainerRecord MakeRecord(store::Store& store, const RunFlags& f) {
   ContainerRecord r;
+  // The flags first: a bad one must not cost a pull.
+  r.security = SecurityOf(f);
   r.image = f.args.at(0);
   std::vector<std::string> command(f.args.begin() + 1, f.args.end());
   store::Image image = store::ReadImage(store, ResolveImage(store, r.image, f));
@@ -317,8 +342,31 @@ ContainerRecord MakeRecord(store::Store& store, const RunFlags& f) {
   if (f.cpus < 0) throw Error("invalid value for --cpus: " + std::to_string(f.cpus));
   r.resources.cpus = f.cpus;
   r.resources.pids_limit = f.pids_limit;
+  r.run.group_add = f.group_add;
   r.mounts = ParseVolumes(store, f.volumes, config.volumes);
+  std::set<std::string> destinations;
+  for (const runner::MountRecord& m : r.mounts) destinations.insert(m.destination);
+  for (runner::TmpfsSpec& tmpfs : r.security.tmpfs) {
+    tmpfs.target = builder::ResolveWorkdir("/", tmpfs.target);
+    if (!destinations.insert(tmpfs.target).second) {
+      RemoveAnonymousVolumes(store, r.mounts);
+      throw Error("Duplicate mount point: " + tmpfs.target);
+    }
+  }
   return r;
+}
+
+// What CLI11 leaves in front of IMAGE (or CONTAINER) when it stops at an
+// option it does not know: docker's error for it, and 125, rather than
+// taking "--cap-drop" for the image. Returns whether the arguments are good.
+bool CheckLeadingFlag(const std::string& command, const std::vector<std::string>& args, CommandContext& ctx) {
+  if (args.empty() || args[0].size() < 2 || args[0][0] != '-') return true;
+  const std::string& flag = args[0];
+  std::string message = flag.starts_with("--") ? "unknown flag: " + flag.substr(0, flag.find('='))
+                                               : "unknown shorthand flag: '" + flag.substr(1, 1) + "' in " + flag;
+  std::fprintf(stderr, "%s\nSee 'bld %s --help'.\n", message.c_str(), command.c_str());
+  ctx.exit_code = exit_code::kSetupFailed;
+  return false;
 }
 
 // Starts `bld container-monitor` for the container and waits for its word:
@@ -661,6 +709,38 @@ std::optional<ordered_json> InspectContainer(const store::Store& store, const st
   }
   bool running = r.status == ContainerStatus::kRunning;
   std::vector<std::string> args(r.run.argv.begin() + (r.run.argv.empty() ? 0 : 1), r.run.argv.end());
+  // Docker's HostConfig: absent lists are null, Devices an empty list, Tmpfs
+  // only when there are some.
+  auto list_or_null = [](const std::vector<std::string>& list) {
+    return list.empty() ? ordered_json(nullptr) : ordered_json(list);
+  };
+  const runner::ContainerSecurity& sec = r.security;
+  ordered_json ulimits = nullptr;
+  for (const runner::Ulimit& u : sec.ulimits) ulimits.push_back({{"Name", u.name}, {"Hard", u.hard}, {"Soft", u.soft}});
+  ordered_json devices = ordered_json::array();
+  for (const runner::DeviceMapping& d : sec.devices)
+    devices.push_back(
+        {{"PathOnHost", d.host_path}, {"PathInContainer", d.container_path}, {"CgroupPermissions", d.permissions}});
+  ordered_json host_config = {{"NetworkMode", r.network},
+                              {"AutoRemove", r.auto_remove},
+                              {"CapAdd", list_or_null(sec.cap_add)},
+                              {"CapDrop", list_or_null(sec.cap_drop)},
+                              {"GroupAdd", list_or_null(r.run.group_add)},
+                              {"Privileged", sec.privileged},
+                              {"ReadonlyRootfs", sec.read_only_rootfs},
+                              {"SecurityOpt", list_or_null(runner::SecurityOptStrings(sec))}};
+  if (!sec.tmpfs.empty()) {
+    ordered_json tmpfs = ordered_json::object();
+    for (const runner::TmpfsSpec& t : sec.tmpfs) tmpfs[t.target] = t.options;
+    host_config["Tmpfs"] = tmpfs;
+  }
+  host_config["Memory"] = r.resources.memory_bytes;
+  host_config["NanoCpus"] = static_cast<int64_t>(std::llround(r.resources.cpus * 1e9));
+  host_config["PidsLimit"] = r.resources.pids_limit;
+  host_config["Devices"] = devices;
+  host_config["Ulimits"] = ulimits;
+  host_config["MaskedPaths"] = list_or_null(runner::MaskedPathsOf(sec));
+  host_config["ReadonlyPaths"] = list_or_null(runner::ReadonlyPathsOf(sec));
   return ordered_json{
       {"Id", r.id},
       {"Created", r.created},
@@ -677,12 +757,7 @@ std::optional<ordered_json> InspectContainer(const store::Store& store, const st
       {"Image", r.image_id},
       {"Name", "/" + r.name},
       {"LogPath", runner::ContainerDir(store, r.id) + "/log"},
-      {"HostConfig",
-       {{"NetworkMode", r.network},
-        {"AutoRemove", r.auto_remove},
-        {"Memory", r.resources.memory_bytes},
-        {"NanoCpus", static_cast<int64_t>(std::llround(r.resources.cpus * 1e9))},
-        {"PidsLimit", r.resources.pids_limit}}},
+      {"HostConfig", host_config},
       {"GraphDriver",
        {{"Name", "overlay2"},
         {"Data",
@@ -711,6 +786,21 @@ void AddRepeated(CLI::App* cmd, const std::string& names, std::vector<std::strin
   cmd->add_option(names, values, help)->allow_extra_args(false);
 }
 
+// bld run's sandbox options (runner/container_security.h).
+void AddSecurityFlags(CLI::App* cmd, RunFlags& f) {
+  AddRepeated(cmd, "--cap-add", f.cap_add, "Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)");
+  AddRepeated(cmd, "--cap-drop", f.cap_drop, "Drop Linux capabilities (NET_RAW, ALL)");
+  cmd->add_flag("--privileged", f.privileged,
+                "Every capability, no seccomp filter, no masked paths, writable /sys, every host device");
+  AddRepeated(cmd, "--security-opt", f.security_opts,
+              "no-new-privileges, seccomp=unconfined|PROFILE.json, systempaths=unconfined");
+  cmd->add_flag("--read-only", f.read_only, "Mount the container's root filesystem as read only");
+  AddRepeated(cmd, "--tmpfs", f.tmpfs, "Mount a tmpfs: PATH[:OPTIONS] (default noexec,nosuid,nodev)");
+  AddRepeated(cmd, "--ulimit", f.ulimits, "Ulimit: NAME=SOFT[:HARD] (nofile=1024:2048)");
+  AddRepeated(cmd, "--group-add", f.group_add, "Add supplementary groups (names from the image, or gids)");
+  AddRepeated(cmd, "--device", f.devices, "Add a host device: HOST[:CTR[:PERMS]] (PERMS of r, w, m)");
+}
+
 void AddRunCommand(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<RunFlags>();
   auto* cmd = app.add_subcommand("run", "Create and run a new container from an image");
@@ -734,11 +824,13 @@ void AddRunCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--cpus", f->cpus, "Number of CPUs");
   cmd->add_option("--pids-limit", f->pids_limit, "Tune container pids limit");
   AddRepeated(cmd, "--insecure-registry", f->insecure, "Allow plain HTTP for this registry when pulling");
+  AddSecurityFlags(cmd, *f);
   // Everything from IMAGE on belongs to the container's command, flags
   // included.
   cmd->prefix_command();
   cmd->callback([&ctx, f, cmd] {
     f->args = cmd->remaining();
+    if (!CheckLeadingFlag("run", f->args, ctx)) return;
     RunCommand(ctx, [&ctx, f] {
       // bld's own failures exit 125, apart from the command's exit codes.
       try {
@@ -849,6 +941,7 @@ void AddExecCommand(CLI::App& app, CommandContext& ctx) {
   cmd->prefix_command();
   cmd->callback([&ctx, f, cmd] {
     f->args = cmd->remaining();
+    if (!CheckLeadingFlag("exec", f->args, ctx)) return;
     RunCommand(ctx, [&ctx, f] { return RunExec(ctx, *f); });
   });
 }

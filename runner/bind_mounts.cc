@@ -120,26 +120,24 @@ std::vector<OpenBind> OpenBindSources(const std::vector<BindMount>& binds) {
   return opened;
 }
 
-void MountBinds(const std::vector<OpenBind>& binds) {
-  for (const OpenBind& open_bind : binds) {
-    const BindMount& bind = open_bind.bind;
-    MakeMountPoint(bind.target, open_bind.directory);
-    if (bind.copy_up && open_bind.directory) {
-      UniqueFd volume(::openat(open_bind.source.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      UniqueFd image_dir(::open(bind.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!volume || !image_dir) throw RunnerSysError("open " + bind.target + " to fill its volume");
-      if (IsEmptyDirectory(volume.get())) {
-        CopyTree(image_dir.get(), volume.get());
-        struct stat st;
-        CheckSys(::fstat(image_dir.get(), &st), "inspect " + bind.target);
-        CheckSys(::fchown(volume.get(), st.st_uid, st.st_gid), "set the owner of the volume at " + bind.target);
-        CheckSys(::fchmod(volume.get(), st.st_mode & 07777), "set the mode of the volume at " + bind.target);
-      }
+void MountBind(const OpenBind& open_bind) {
+  const BindMount& bind = open_bind.bind;
+  MakeMountPoint(bind.target, open_bind.directory);
+  if (bind.copy_up && open_bind.directory) {
+    UniqueFd volume(::openat(open_bind.source.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd image_dir(::open(bind.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!volume || !image_dir) throw RunnerSysError("open " + bind.target + " to fill its volume");
+    if (IsEmptyDirectory(volume.get())) {
+      CopyTree(image_dir.get(), volume.get());
+      struct stat st;
+      CheckSys(::fstat(image_dir.get(), &st), "inspect " + bind.target);
+      CheckSys(::fchown(volume.get(), st.st_uid, st.st_gid), "set the owner of the volume at " + bind.target);
+      CheckSys(::fchmod(volume.get(), st.st_mode & 07777), "set the mode of the volume at " + bind.target);
     }
-    CheckSys(
-        ::syscall(SYS_move_mount, open_bind.source.get(), "", AT_FDCWD, bind.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH),
-        "mount " + bind.source + " at " + bind.target);
   }
+  CheckSys(
+      ::syscall(SYS_move_mount, open_bind.source.get(), "", AT_FDCWD, bind.target.c_str(), MOVE_MOUNT_F_EMPTY_PATH),
+      "mount " + bind.source + " at " + bind.target);
 }
 
 }  // namespace bld::runner

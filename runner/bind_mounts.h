@@ -37,9 +37,13 @@ struct OpenBind {
 // Opens every source; throws naming the one that cannot be opened.
 std::vector<OpenBind> OpenBindSources(const std::vector<BindMount>& binds);
 
-// After pivot_root: creates each target (a directory, or an empty file for a
-// file source), fills empty copy-up sources from it, and mounts.
-void MountBinds(const std::vector<OpenBind>& binds);
+// After pivot_root: creates the target (a directory, or an empty file for a
+// file source), fills an empty copy-up source from it, and mounts.
+void MountBind(const OpenBind& bind);
+
+// mkdir -p of `target`, or of its parent and an empty file at `target`, in
+// the current root (after pivot_root: the container's).
+void MakeMountPoint(const std::string& target, bool directory);
 
 // Creates the mount point `target` in the current root, with missing
 // parents (0755): a directory, or an empty file.

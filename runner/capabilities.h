@@ -13,13 +13,21 @@
 // by exec'ing a program with inheritable file capabilities. no_new_privs is
 // left unset, as Docker leaves it, so setuid programs (sudo, su) work.
 //
-// Thread safety: the functions change the calling thread's credentials; the
-// runner calls them in the container's single-threaded setup process.
+// `--cap-add` and `--cap-drop` change that set by Docker's rules
+// (TweakCapabilities), and `--privileged` gives every capability the kernel
+// knows.
+//
+// Thread safety: LimitBoundingSet and SetCapabilities change the calling
+// thread's credentials; the runner calls them in the container's
+// single-threaded setup process. The others keep no state.
 #pragma once
 
 #include <linux/capability.h>
 
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace bld::runner {
 
@@ -31,16 +39,40 @@ inline constexpr uint64_t kDefaultCapabilities =
     CapabilityBit(CAP_SETFCAP) | CapabilityBit(CAP_SETPCAP) | CapabilityBit(CAP_NET_BIND_SERVICE) |
     CapabilityBit(CAP_SYS_CHROOT) | CapabilityBit(CAP_KILL) | CapabilityBit(CAP_AUDIT_WRITE);
 
+// "CAP_NET_RAW" for CAP_NET_RAW; empty for a number bld has no name for.
+std::string_view CapabilityName(int capability);
+
+// The number of a capability named as CapabilityName says, or -1.
+int CapabilityNumber(std::string_view name);
+
+// Docker's spelling of a --cap-add/--cap-drop value: upper case, with "CAP_"
+// in front ("net_raw" -> "CAP_NET_RAW"); "ALL" stays "ALL". Throws bld::Error
+// `unknown capability: "CAP_X"` for a name bld does not know.
+std::string NormalizeCapability(std::string_view name);
+
+// Every capability that bld knows and holds in its bounding set (on a normal
+// host: every one the kernel knows): what a privileged container gets. A
+// process cannot give what it does not have.
+uint64_t AllCapabilities();
+
+// Docker's rules for `--cap-add` and `--cap-drop` (normalized names) over
+// `base`: ALL in `add` gives every capability but those dropped; otherwise
+// ALL in `drop` gives only those added; otherwise `base` without the dropped
+// ones, with the added ones.
+uint64_t TweakCapabilities(uint64_t base, const std::vector<std::string>& add, const std::vector<std::string>& drop);
+
+// The names of the capabilities in `set`, in number order.
+std::vector<std::string> CapabilityNames(uint64_t set);
+
 // Drops every capability outside `keep` from the bounding set, the limit of
 // what the process and its children can ever regain. Needs CAP_SETPCAP.
 void LimitBoundingSet(uint64_t keep);
 
 // Sets the permitted and effective sets to `capabilities`, and empties the
-// inheritable and ambient sets.
+// inheritable and ambient sets. Call after switching to the container's
+// user: setgroups and setresuid need CAP_SETGID and CAP_SETUID, which the
+// container may not keep, and a non-root user gets no capabilities (0), as
+// in Docker, where only the bounding set limits what setuid programs gain.
 void SetCapabilities(uint64_t capabilities);
-
-// The calling thread's permitted set: every capability a privileged
-// container (RUN --security=insecure) gets, as bld holds them.
-uint64_t PermittedCapabilities();
 
 }  // namespace bld::runner

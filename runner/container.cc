@@ -20,6 +20,7 @@
 
 #include "runner/bind_mounts.h"
 #include "runner/capabilities.h"
+#include "runner/device_cgroup.h"
 #include "runner/etc_files.h"
 #include "runner/init_layer.h"
 #include "runner/interrupt.h"
@@ -109,6 +110,18 @@ std::vector<MountPlan> ResolveMountTargets(const ContainerSpec& spec) {
   return mounts;
 }
 
+// What the command's container may do: its processes' capabilities,
+// seccomp filter and limits, and what its mounts and devices are.
+void PlanSecurity(const ContainerSpec& spec, InitPlan& plan) {
+  const ContainerSecurity& security = spec.security;
+  plan.security = ResolveProcessSecurity(security, spec.seccomp_cache_dir);
+  plan.rootfs.writable_sysfs = security.privileged;
+  plan.rootfs.mask_kernel_paths = !security.privileged && !security.unmask_system_paths;
+  plan.rootfs.read_only = security.read_only_rootfs;
+  for (const TmpfsSpec& tmpfs : security.tmpfs) plan.rootfs.tmpfs.push_back(TmpfsMountOf(tmpfs));
+  plan.rootfs.devices = ContainerDevices(security);
+}
+
 // The root of a command's container: the init layer over the image, with
 // the generated /etc files beside it.
 void PlanCommandRoot(const std::string& dir, const ContainerSpec& spec, InitPlan& plan) {
@@ -153,6 +166,7 @@ std::unique_ptr<Container> Container::Launch(std::unique_ptr<Container> containe
   if (spec.files) {
     PlanFileStepRoot(dir, spec, plan);
   } else {
+    PlanSecurity(spec, plan);
     PlanCommandRoot(dir, spec, plan);
   }
   plan.rootfs.overlay.upperdir = container->upper_dir();
@@ -162,6 +176,11 @@ std::unique_ptr<Container> Container::Launch(std::unique_ptr<Container> containe
   plan.binds = spec.binds;
   plan.stdio = spec.stdio;
   plan.cgroup_procs = spec.cgroup_procs;
+  if (!spec.files) {
+    std::vector<DeviceRule> rules = ContainerDeviceRules(spec.security, plan.rootfs.devices);
+    if (!rules.empty()) container->device_cgroup_ = CreateDeviceCgroup(container->id(), rules);
+    if (!container->device_cgroup_.empty()) plan.cgroup_procs.push_back(container->device_cgroup_ + "/cgroup.procs");
+  }
 
   Pipe output = MakePipe("output");
   Pipe error = MakePipe("setup error");
@@ -189,6 +208,8 @@ Container::~Container() {
       // Nothing is left to do for a process that cannot be waited for.
     }
   }
+  // A start that failed before its init ran leaves an empty cgroup.
+  if (!reaped_ && !device_cgroup_.empty()) ::rmdir(device_cgroup_.c_str());
 }
 
 void Container::Kill() { Signal(SIGKILL); }
@@ -220,6 +241,9 @@ ExitStatus Container::WaitExit() {
 int Container::Reap() {
   int status = WaitForPid(pid_);
   reaped_ = true;
+  // PID 1 is reaped only after every other process of its namespace is
+  // gone, so the cgroup is empty now.
+  if (!device_cgroup_.empty()) ::rmdir(device_cgroup_.c_str());
   return status;
 }
 

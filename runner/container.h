@@ -11,10 +11,13 @@
 // order the kernel needs them (container_init.cc, CommandInit):
 //   cgroups -> namespaces (joining a network namespace) -> private mounts ->
 //   overlay root, /proc, /dev, /sys, /etc files -> loopback -> hostname ->
-//   RUN --mount sources opened -> pivot_root -> volumes and binds ->
-//   RUN --mount targets -> masked paths -> user lookup ->
-//   working directory -> stdio (a controlling terminal with -t) -> bounding
-//   set, capabilities -> uid/gid -> chdir -> exec
+//   RUN --mount sources opened -> pivot_root -> volumes, binds and tmpfs
+//   mounts -> RUN --mount targets -> masked paths -> working directory ->
+//   read-only root (--read-only) -> stdio (a controlling terminal with -t)
+//   -> user lookup -> rlimits -> bounding set -> seccomp filter -> groups,
+//   gid, uid -> capabilities -> chdir -> no_new_privs -> exec
+// (the seccomp filter comes after the capabilities when no_new_privs is
+// set; seccomp_filter.h says why)
 // and a failure at any step reaches the caller as an error naming the step,
 // its object and errno ("runner: pivot_root into /x: Invalid argument"),
 // carried from the container to bld over a close-on-exec pipe that closes
@@ -26,6 +29,10 @@
 // a fresh execution of bld (container_init.h): bld clones straight into the
 // new namespaces, so the container is bld's own child and bld gets its exit
 // status, and a pidfd lets bld kill it without a PID-reuse race.
+//
+// What the container may do (capabilities, seccomp, devices, ...) is its
+// ContainerSecurity (container_security.h): Docker's sandbox unless the
+// spec says otherwise.
 //
 // A file step (file_step.h) uses the same entry point with a FilePlan
 // instead of a command: its root is the image's layers alone, without the
@@ -52,6 +59,7 @@
 #include <string>
 #include <vector>
 
+#include "runner/container_security.h"
 #include "runner/file_plan.h"
 #include "runner/locked_dir.h"
 #include "runner/network.h"
@@ -77,6 +85,9 @@ struct RunConfig {
   std::vector<std::string> env;
   // name|uid[:group|gid], resolved in the image (user.h); empty: root.
   std::string user;
+  // More supplementary groups (`--group-add`): names from the image's
+  // /etc/group, or gids.
+  std::vector<std::string> group_add;
   // Absolute; created (root-owned, 0755) if missing, as Docker does for
   // RUN. Empty: "/".
   std::string workdir;
@@ -84,10 +95,6 @@ struct RunConfig {
   // container's host.
   std::string hostname;
   NetworkMode network = NetworkMode::kHost;
-  // RUN --security=insecure (docker run --privileged, less the host's
-  // devices): every capability bld holds, a writable sysfs, and none of
-  // Docker's masked or read-only kernel paths.
-  bool privileged = false;
 };
 
 // A host directory mounted into the container: a volume's _data or a host
@@ -132,6 +139,11 @@ struct ContainerSpec {
   // A RUN step's --mount mounts (run_mounts.h); their targets are resolved
   // in the image here, and get their mount points in the init layer.
   std::vector<MountPlan> mounts;
+  // What the command may do; unused by file steps, which run bld's own code.
+  ContainerSecurity security;
+  // Where compiled seccomp filters are kept across processes
+  // (SeccompCacheDir); empty: compiled in this process.
+  std::string seccomp_cache_dir;
 };
 
 // The container could not start its command. exit_code() is what `docker
@@ -216,6 +228,7 @@ class Container {
   int Reap();
 
   std::optional<LockedDir> owned_dir_;  // set when Start made the directory
+  std::string device_cgroup_;           // removed once PID 1 is reaped
   std::string path_;
   std::string id_;
   pid_t pid_ = -1;

@@ -13,6 +13,8 @@
 
 #include <climits>
 
+#include "runner/device_cgroup.h"
+#include "runner/seccomp_cache.h"
 #include "runner/terminal.h"
 #include "store/exit_codes.h"
 
@@ -45,7 +47,8 @@ std::vector<std::string> MergeEnv(std::vector<std::string> env, const std::vecto
 // In the forked child: into the container, fork the process that runs the
 // command, and exit as it exits.
 [[noreturn]] void EnterAndRun(const std::vector<UniqueFd>& namespaces, const std::vector<std::string>& cgroup_procs,
-                              const RunConfig& run, const StdioFds& stdio, int error_fd) {
+                              const RunConfig& run, const ProcessSecurity& security, const StdioFds& stdio,
+                              int error_fd) {
   try {
     for (const std::string& file : cgroup_procs) {
       UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
@@ -61,7 +64,7 @@ std::vector<std::string> MergeEnv(std::vector<std::string> env, const std::vecto
       CheckSys(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "set the parent death signal");
       CheckSys(::setsid(), "start a new session");
       ConnectStdio(stdio);
-      ExecCommand(run, error_fd);
+      ExecCommand(run, security, error_fd);
     }
     ::close(error_fd);
     int status = WaitForPid(pid);
@@ -123,6 +126,11 @@ ExitStatus ExecInContainer(const store::Store& store, const ContainerRecord& rec
   if (!spec.workdir.empty()) run.workdir = spec.workdir;
   std::vector<std::string> cgroup_procs;
   for (const std::string& dir : live.cgroups) cgroup_procs.push_back(dir + "/cgroup.procs");
+  // The container's device rules hold for what is exec'd in it too.
+  std::string device_cgroup = DeviceCgroupDir(live.id);
+  if (::access(device_cgroup.c_str(), F_OK) == 0) cgroup_procs.push_back(device_cgroup + "/cgroup.procs");
+  // Compiled before the fork: the child only loads it.
+  ProcessSecurity security = ResolveProcessSecurity(live.security, SeccompCacheDir(store));
 
   UniqueFd console, console_child;
   UniqueFd null_in;
@@ -145,7 +153,7 @@ ExitStatus ExecInContainer(const store::Store& store, const ContainerRecord& rec
   if (pid < 0) throw RunnerSysError("fork");
   if (pid == 0) {
     error_read.Reset();
-    EnterAndRun(namespaces, cgroup_procs, run, stdio, error_write.get());
+    EnterAndRun(namespaces, cgroup_procs, run, security, stdio, error_write.get());
   }
   error_write.Reset();
   console_child.Reset();

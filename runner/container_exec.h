@@ -7,9 +7,10 @@
 // move the caller, only its future children, so the joined process forks
 // once more: the child is in the container's PID namespace (its PID 1 kills
 // it when it ends) and runs the command with the container's user lookup,
-// environment, working directory and capabilities, as container.h sets them
-// up. bld is never inside: the setns calls happen in a forked child, and
-// the cgroups of the container (its limits) are joined as well.
+// environment, working directory, capabilities, seccomp filter, no_new_privs
+// and rlimits (its ContainerSecurity), as container.h sets them up. bld is
+// never inside: the setns calls happen in a forked child, and the cgroups of
+// the container (its limits, its device rules) are joined as well.
 //
 // Thread safety: ExecInContainer forks; bld's other threads are not copied.
 #pragma once

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "runner/network.h"
 #include "runner/overlay.h"
 #include "runner/run_mount_plan.h"
+#include "runner/seccomp_filter.h"
 #include "runner/terminal.h"
 #include "runner/user.h"
 #include "store/exit_codes.h"
@@ -119,6 +121,17 @@ void CreateWorkdir(const std::string& workdir) {
   if (!S_ISDIR(st.st_mode)) throw RunnerSysError("use " + workdir + " as the working directory", ENOTDIR);
 }
 
+std::string WorkdirOf(const RunConfig& run) { return run.workdir.empty() ? "/" : run.workdir; }
+
+// `--ulimit`, set while the process may still raise a hard limit.
+void SetRlimits(const std::vector<Rlimit>& rlimits) {
+  for (const Rlimit& r : rlimits) {
+    rlimit limit{r.soft, r.hard};
+    CheckSys(::setrlimit(static_cast<__rlimit_resource>(r.resource), &limit),
+             "set resource limit " + std::to_string(r.resource));
+  }
+}
+
 // fd 0 reads /dev/null (a RUN step has no input); fds 1 and 2 write to the
 // output pipe; every other descriptor bld had closes at exec.
 void ConnectStdio(int output_fd) {
@@ -201,21 +214,26 @@ namespace {
     CheckSys(::setsid(), "start a new session");
     ::umask(kContainerUmask);
     MakeMountsPrivate();
-    MountRootfs(plan.rootfs, plan.run.privileged);
+    MountRootfs(plan.rootfs);
     if (plan.run.network == NetworkMode::kNone) BringUpLoopback();
     SetHostname(plan.hostname);
     std::vector<OpenBind> binds = OpenBindSources(plan.binds);
     std::vector<OpenMount> run_mounts = OpenRunMounts(plan.mounts);
     PivotRoot(plan.rootfs.rootfs);
-    MountBinds(binds);
+    MountVolumes(binds, plan.rootfs.tmpfs);
     AttachRunMounts(run_mounts);
-    if (!plan.run.privileged) MaskKernelPaths();
+    if (plan.rootfs.mask_kernel_paths) MaskKernelPaths();
+    if (plan.rootfs.read_only) {
+      // Made while the root can still be written; ExecCommand finds it.
+      CreateWorkdir(WorkdirOf(plan.run));
+      MakeRootReadOnly();
+    }
     if (plan.stdio) {
       ConnectStdio(*plan.stdio);
     } else {
       ConnectStdio(plan.output_fd);
     }
-    ExecCommand(plan.run, plan.error_fd);
+    ExecCommand(plan.run, plan.security, plan.error_fd);
   } catch (const std::exception& e) {
     ReportSetupError(plan.error_fd, e);
   }
@@ -385,18 +403,28 @@ void RunContainerInitIfRequested(int argc, char** argv) {
   CommandInit(plan);
 }
 
-void ExecCommand(const RunConfig& run, int error_fd) {
-  ExecUser user = LookUpUser(run.user);
+void ExecCommand(const RunConfig& run, const ProcessSecurity& security, int error_fd) {
+  ExecUser user = LookUpUser(run.user, run.group_add);
   std::vector<std::string> env = ContainerEnvironment(run.env, user);
-  const std::string workdir = run.workdir.empty() ? "/" : run.workdir;
+  const std::string workdir = WorkdirOf(run);
   CreateWorkdir(workdir);
-  uint64_t capabilities = run.privileged ? PermittedCapabilities() : kDefaultCapabilities;
-  LimitBoundingSet(capabilities);
-  SetCapabilities(capabilities);
+  SetRlimits(security.rlimits);
+  LimitBoundingSet(security.capabilities);
+  // Without no_new_privs only CAP_SYS_ADMIN may install a filter: load it
+  // while the setup still has every capability (seccomp_filter.h).
+  bool filter = !security.seccomp.empty();
+  if (filter && !security.no_new_privileges) LoadSeccompFilter(security.seccomp);
+  // The user first, while the setup may still change groups and ids; a
+  // non-root user then has no capabilities, as in Docker.
   SwitchUser(user);
+  SetCapabilities(user.uid == 0 ? security.capabilities : 0);
   if (::chdir(workdir.c_str()) != 0)
     throw RunnerSysError("change to working directory " + workdir + " as uid " + std::to_string(user.uid));
   DieWithParent(error_fd);
+  if (security.no_new_privileges) {
+    CheckSys(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+    if (filter) LoadSeccompFilter(security.seccomp);
+  }
   Exec(run.argv, env);
 }
 

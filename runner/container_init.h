@@ -51,11 +51,11 @@ void RunContainerInitIfRequested(int argc, char** argv);
 // The last steps of every container process, shared by a container's init
 // and `bld exec` (container_exec.h), after the process is in the
 // container's namespaces and root: resolve the user in the image, complete
-// the environment, create the working directory, drop to Docker's
-// capabilities (a privileged run keeps all of bld's) and the user, chdir,
-// and exec. The parent-death signal is
-// checked against `error_fd` (the setup error pipe) just before the exec.
-[[noreturn]] void ExecCommand(const RunConfig& run, int error_fd);
+// the environment, create the working directory, set the rlimits, the
+// capabilities, the seccomp filter and no_new_privs of `security`, switch to
+// the user, chdir, and exec. The parent-death signal is checked against
+// `error_fd` (the setup error pipe) just before the exec.
+[[noreturn]] void ExecCommand(const RunConfig& run, const ProcessSecurity& security, int error_fd);
 
 // Makes `stdio` the process's fds 0, 1 and 2 (the caller has moved them
 // above 2 first), or the pty it opens in the current root for a console

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "runner/cgroups.h"
+#include "runner/device_cgroup.h"
 #include "runner/volume_store.h"
 
 namespace bld::runner {
@@ -74,6 +76,10 @@ void RemoveContainer(store::Store& store, const ContainerRecord& record, bool fo
   }
   // The monitor records the end, or removes everything itself with --rm.
   WaitForMonitor(store, record.id);
+  // A monitor killed with SIGKILL left its container's cgroups behind; its
+  // processes are gone with PID 1, so they are empty now.
+  RemoveCgroups(record.cgroups);
+  RemoveDeviceCgroup(record.id);
   std::error_code ec;
   std::filesystem::remove_all(ContainerDir(store, record.id), ec);
   if (ec) throw Error("remove container " + record.id + ": " + ec.message());

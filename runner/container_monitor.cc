@@ -17,6 +17,7 @@
 #include "runner/container_state.h"
 #include "runner/network.h"
 #include "runner/port_forwarder.h"
+#include "runner/seccomp_cache.h"
 #include "runner/terminal.h"
 #include "store/exit_codes.h"
 #include "store/timestamp.h"
@@ -72,6 +73,8 @@ ContainerSpec SpecOf(const store::Store& store, const ContainerRecord& record, U
   ContainerSpec spec;
   spec.lowerdirs = record.lowerdirs;
   spec.run = record.run;
+  spec.security = record.security;
+  spec.seccomp_cache_dir = SeccompCacheDir(store);
   for (const MountRecord& mount : record.mounts)
     spec.binds.push_back({mount.source, mount.destination, mount.read_only, mount.type == "volume"});
   if (record.run.network == NetworkMode::kJoin) {

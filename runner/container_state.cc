@@ -76,6 +76,7 @@ std::string SerializeRecord(const ContainerRecord& r) {
       {"Args", r.run.argv},
       {"Env", r.run.env},
       {"User", r.run.user},
+      {"GroupAdd", r.run.group_add},
       {"WorkingDir", r.run.workdir},
       {"Hostname", r.run.hostname},
       {"Network", r.network},
@@ -88,6 +89,7 @@ std::string SerializeRecord(const ContainerRecord& r) {
       {"Memory", r.resources.memory_bytes},
       {"Cpus", r.resources.cpus},
       {"PidsLimit", r.resources.pids_limit},
+      {"Security", SecurityToJson(r.security)},
       {"Cgroups", r.cgroups},
       {"Status", StatusName(r.status)},
       {"Pid", r.pid},
@@ -115,6 +117,8 @@ ContainerRecord ParseRecord(std::string_view text, std::string_view id) {
     r.run.argv = j.at("Args").get<std::vector<std::string>>();
     r.run.env = j.at("Env").get<std::vector<std::string>>();
     r.run.user = j.at("User").get<std::string>();
+    // Records written before bld had these options have neither.
+    if (j.contains("GroupAdd")) r.run.group_add = j.at("GroupAdd").get<std::vector<std::string>>();
     r.run.workdir = j.at("WorkingDir").get<std::string>();
     r.run.hostname = j.at("Hostname").get<std::string>();
     r.network = j.at("Network").get<std::string>();
@@ -135,6 +139,7 @@ ContainerRecord ParseRecord(std::string_view text, std::string_view id) {
     r.resources.memory_bytes = j.at("Memory").get<int64_t>();
     r.resources.cpus = j.at("Cpus").get<double>();
     r.resources.pids_limit = j.at("PidsLimit").get<int64_t>();
+    if (j.contains("Security")) r.security = SecurityFromJson(j.at("Security"));
     r.cgroups = j.at("Cgroups").get<std::vector<std::string>>();
     r.status = ParseStatus(j.at("Status").get<std::string>());
     r.pid = j.at("Pid").get<pid_t>();

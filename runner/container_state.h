@@ -87,6 +87,7 @@ struct ContainerRecord {
   std::vector<PortMapping> ports;
   std::vector<MountRecord> mounts;
   Resources resources;
+  ContainerSecurity security;
   std::vector<std::string> cgroups;  // directories made for the limits
 
   // What the monitor wrote last.

@@ -21,9 +21,9 @@ OverlayLayers ParseOverlay(const json& j) {
 
 json RunJson(const RunConfig& r) {
   return {{"argv", r.argv},         {"env", r.env},
-          {"user", r.user},         {"workdir", r.workdir},
-          {"hostname", r.hostname}, {"network", static_cast<int>(r.network)},
-          {"privileged", r.privileged}};
+          {"user", r.user},         {"group_add", r.group_add},
+          {"workdir", r.workdir},   {"hostname", r.hostname},
+          {"network", static_cast<int>(r.network)}};
 }
 
 RunConfig ParseRun(const json& j) {
@@ -31,10 +31,63 @@ RunConfig ParseRun(const json& j) {
   r.argv = j.at("argv").get<std::vector<std::string>>();
   r.env = j.at("env").get<std::vector<std::string>>();
   r.user = j.at("user").get<std::string>();
+  r.group_add = j.at("group_add").get<std::vector<std::string>>();
   r.workdir = j.at("workdir").get<std::string>();
   r.hostname = j.at("hostname").get<std::string>();
   r.network = static_cast<NetworkMode>(j.at("network").get<int>());
-  r.privileged = j.at("privileged").get<bool>();
+  return r;
+}
+
+json SecurityJson(const ProcessSecurity& s) {
+  json rlimits = json::array();
+  for (const Rlimit& r : s.rlimits) rlimits.push_back({r.resource, r.soft, r.hard});
+  return {{"capabilities", s.capabilities},
+          {"no_new_privileges", s.no_new_privileges},
+          {"seccomp", json::binary(std::vector<uint8_t>(s.seccomp.bpf.begin(), s.seccomp.bpf.end()))},
+          {"seccomp_flags", s.seccomp.flags},
+          {"rlimits", rlimits}};
+}
+
+ProcessSecurity ParseSecurity(const json& j) {
+  ProcessSecurity s;
+  s.capabilities = j.at("capabilities").get<uint64_t>();
+  s.no_new_privileges = j.at("no_new_privileges").get<bool>();
+  const auto& bpf = j.at("seccomp").get_binary();
+  s.seccomp.bpf.assign(bpf.begin(), bpf.end());
+  s.seccomp.flags = j.at("seccomp_flags").get<unsigned>();
+  for (const json& r : j.at("rlimits"))
+    s.rlimits.push_back({r.at(0).get<int>(), r.at(1).get<uint64_t>(), r.at(2).get<uint64_t>()});
+  return s;
+}
+
+json RootfsJson(const RootfsPlan& r) {
+  json tmpfs = json::array();
+  for (const TmpfsMount& t : r.tmpfs) tmpfs.push_back({t.target, t.flags, t.data});
+  json devices = json::array();
+  for (const DeviceNode& d : r.devices) devices.push_back({d.path, d.mode, d.major, d.minor, d.uid, d.gid});
+  return {{"overlay", OverlayJson(r.overlay)},
+          {"rootfs", r.rootfs},
+          {"etc_files_dir", r.etc_files_dir},
+          {"writable_sysfs", r.writable_sysfs},
+          {"mask_kernel_paths", r.mask_kernel_paths},
+          {"read_only", r.read_only},
+          {"tmpfs", tmpfs},
+          {"devices", devices}};
+}
+
+RootfsPlan ParseRootfs(const json& j) {
+  RootfsPlan r;
+  r.overlay = ParseOverlay(j.at("overlay"));
+  r.rootfs = j.at("rootfs").get<std::string>();
+  r.etc_files_dir = j.at("etc_files_dir").get<std::string>();
+  r.writable_sysfs = j.at("writable_sysfs").get<bool>();
+  r.mask_kernel_paths = j.at("mask_kernel_paths").get<bool>();
+  r.read_only = j.at("read_only").get<bool>();
+  for (const json& t : j.at("tmpfs"))
+    r.tmpfs.push_back({t.at(0).get<std::string>(), t.at(1).get<unsigned long>(), t.at(2).get<std::string>()});
+  for (const json& d : j.at("devices"))
+    r.devices.push_back({d.at(0).get<std::string>(), d.at(1).get<mode_t>(), d.at(2).get<unsigned>(),
+                         d.at(3).get<unsigned>(), d.at(4).get<uid_t>(), d.at(5).get<gid_t>()});
   return r;
 }
 
@@ -142,10 +195,9 @@ std::string SerializeInitPlan(const InitPlan& p) {
   json binds = json::array();
   for (const BindMount& b : p.binds)
     binds.push_back({{"source", b.source}, {"target", b.target}, {"ro", b.read_only}, {"copy_up", b.copy_up}});
-  json j = {{"rootfs", {{"overlay", OverlayJson(p.rootfs.overlay)},
-                        {"rootfs", p.rootfs.rootfs},
-                        {"etc_files_dir", p.rootfs.etc_files_dir}}},
+  json j = {{"rootfs", RootfsJson(p.rootfs)},
             {"run", RunJson(p.run)},
+            {"security", SecurityJson(p.security)},
             {"hostname", p.hostname},
             {"join_network_fd", p.join_network_fd},
             {"binds", binds},
@@ -170,11 +222,9 @@ InitPlan ParseInitPlan(std::string_view bytes) {
   try {
     json j = json::from_cbor(bytes);
     InitPlan p;
-    const json& root = j.at("rootfs");
-    p.rootfs.overlay = ParseOverlay(root.at("overlay"));
-    p.rootfs.rootfs = root.at("rootfs").get<std::string>();
-    p.rootfs.etc_files_dir = root.at("etc_files_dir").get<std::string>();
+    p.rootfs = ParseRootfs(j.at("rootfs"));
     p.run = ParseRun(j.at("run"));
+    p.security = ParseSecurity(j.at("security"));
     p.hostname = j.at("hostname").get<std::string>();
     p.join_network_fd = j.at("join_network_fd").get<int>();
     for (const json& b : j.at("binds"))

@@ -34,6 +34,7 @@ struct FileStepPlan {
 struct InitPlan {
   RootfsPlan rootfs;
   RunConfig run;
+  ProcessSecurity security;
   std::string hostname;
   int join_network_fd = -1;
   std::vector<BindMount> binds;

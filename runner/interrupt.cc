@@ -1,6 +1,7 @@
 #include "runner/interrupt.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -33,9 +34,33 @@ void OnSignal(int signal) {
   errno = saved_errno;
 }
 
+// A child forked without exec (a test's stand-in for bld, the forked child
+// of `bld exec`) would share the pipe with its parent, and a signal the
+// child takes would interrupt the parent's steps too: the child gets a pipe
+// of its own, holding the record it inherited. pipe2, write and close are
+// async-signal-safe, as a child handler's calls must be.
+void GiveChildItsOwnPipe() {
+  if (g_pipe[0] < 0) return;
+  ::close(g_pipe[0]);
+  ::close(g_pipe[1]);
+  if (::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    // poll(2) skips a negative descriptor: the child then notices only
+    // the signals that reach ThrowIfInterrupted.
+    g_pipe[0] = g_pipe[1] = -1;
+    return;
+  }
+  if (g_signal != 0) {
+    [[maybe_unused]] ssize_t n = ::write(g_pipe[1], "!", 1);
+  }
+}
+
 void CreatePipeOnce() {
   static std::once_flag once;
-  std::call_once(once, [] { CheckSys(::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK), "create the interrupt pipe"); });
+  std::call_once(once, [] {
+    CheckSys(::pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK), "create the interrupt pipe");
+    if (int rc = ::pthread_atfork(nullptr, nullptr, GiveChildItsOwnPipe); rc != 0)
+      throw RunnerSysError("register the interrupt pipe's fork handler", rc);
+  });
 }
 
 std::string SignalName(int signal) {

@@ -4,8 +4,10 @@
 #include <set>
 
 #include "runner/container_state.h"
+#include "runner/device_cgroup.h"
 #include "runner/interrupt.h"
 #include "runner/locked_dir.h"
+#include "runner/seccomp_cache.h"
 #include "runner/upper_dir_layer.h"
 
 namespace bld::runner {
@@ -22,6 +24,8 @@ StepResult RunStep(store::Store& store, const StepSpec& spec, const OutputLines:
   LockedDir dir = LockedDir::Create(store.containers_dir(), "", kContainerIdBytes);
   PreparedMounts mounts = PreparedMounts::Prepare(store, dir.path(), spec.mounts);
   container_spec.mounts = mounts.plans();
+  container_spec.security = spec.security;
+  container_spec.seccomp_cache_dir = SeccompCacheDir(store);
 
   std::unique_ptr<Container> container = Container::StartIn(dir.path(), dir.name(), container_spec);
   OutputLines output(on_line, spec.output_tail_lines);
@@ -48,6 +52,8 @@ std::vector<std::string> RemoveAbandonedRunnerDirs(store::Store& store) {
     std::string name = entry.path().filename().string();
     if (kept.count(name)) continue;
     std::vector<std::string> gone = RemoveAbandonedDirs(store.containers_dir(), name);
+    // A runner killed with SIGKILL also left the step's device cgroup.
+    if (!gone.empty()) RemoveDeviceCgroup(name);
     removed.insert(removed.end(), gone.begin(), gone.end());
   }
   std::vector<std::string> unpacks = Snapshotter(store).RemoveAbandonedUnpacks();

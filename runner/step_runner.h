@@ -46,6 +46,9 @@ struct StepSpec {
   // RUN --mount: mounted for the command, never part of its layer.
   std::vector<StepMount> mounts;
   store::LayerWriteOptions layer_options;  // its time clamp shapes the diff
+  // Docker's sandbox unless changed (bld build --security-opt, RUN
+  // --security=insecure).
+  ContainerSecurity security;
   // Output lines kept for the error report of a failing step.
   size_t output_tail_lines = 10;
   // Readable once the step should stop: RunStep then kills the container,

@@ -102,8 +102,31 @@ int64_t CheckRange(int64_t id) {
 
 }  // namespace
 
-ExecUser ResolveUser(std::string_view spec, const std::optional<std::string>& passwd,
-                     const std::optional<std::string>& group) {
+namespace {
+
+// The gids of `--group-add` names and numbers.
+std::vector<gid_t> AddedGroups(const std::vector<std::string>& group_add, const std::vector<GroupEntry>& groups) {
+  std::vector<gid_t> gids;
+  for (const std::string& name : group_add) {
+    const GroupEntry* found = nullptr;
+    for (const GroupEntry& entry : groups)
+      if (entry.name == name) {
+        found = &entry;
+        break;
+      }
+    if (found) {
+      gids.push_back(static_cast<gid_t>(found->gid));
+      continue;
+    }
+    std::optional<int64_t> gid = ParseNumber(name);
+    if (!gid) throw Error("unable to find group " + name + ": no matching entries in group file");
+    gids.push_back(static_cast<gid_t>(CheckRange(*gid)));
+  }
+  return gids;
+}
+
+ExecUser ResolveUserAndGroup(std::string_view spec, const std::optional<std::string>& passwd,
+                             const std::optional<std::string>& group) {
   std::vector<std::string_view> parts = Split(spec, ':');
   std::string_view user_arg = parts[0];
   std::string_view group_arg = parts.size() > 1 ? parts[1] : std::string_view();
@@ -153,12 +176,23 @@ ExecUser ResolveUser(std::string_view spec, const std::optional<std::string>& pa
   return user;
 }
 
-ExecUser LookUpUser(std::string_view spec) {
+}  // namespace
+
+ExecUser ResolveUser(std::string_view spec, const std::optional<std::string>& passwd,
+                     const std::optional<std::string>& group, const std::vector<std::string>& group_add) {
+  ExecUser user = ResolveUserAndGroup(spec, passwd, group);
+  if (group_add.empty()) return user;
+  std::vector<gid_t> added = AddedGroups(group_add, ParseGroup(group.value_or("")));
+  user.groups.insert(user.groups.end(), added.begin(), added.end());
+  return user;
+}
+
+ExecUser LookUpUser(std::string_view spec, const std::vector<std::string>& group_add) {
   std::optional<std::string> passwd, group;
   std::string content;
   if (ReadRegularFile("/etc/passwd", kMaxUserDatabaseSize, content)) passwd = content;
   if (ReadRegularFile("/etc/group", kMaxUserDatabaseSize, content)) group = content;
-  return ResolveUser(spec, passwd, group);
+  return ResolveUser(spec, passwd, group, group_add);
 }
 
 void SwitchUser(const ExecUser& user) {

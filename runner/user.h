@@ -15,7 +15,9 @@
 //    supplementary groups are set; a group name must be in /etc/group;
 //  - without one, the supplementary groups are every group of /etc/group
 //    that lists the user's name as a member;
-//  - the first matching line wins; missing files are empty files.
+//  - the first matching line wins; missing files are empty files;
+//  - `--group-add` groups (names in /etc/group, or gids) are added to the
+//    supplementary groups in every case, as runc adds them.
 //
 // Thread safety: the functions keep no state.
 #pragma once
@@ -42,11 +44,11 @@ struct ExecUser {
 // the file does not exist). Throws bld::Error with Docker's wording when a
 // name is not found or an id is out of range.
 ExecUser ResolveUser(std::string_view spec, const std::optional<std::string>& passwd,
-                     const std::optional<std::string>& group);
+                     const std::optional<std::string>& group, const std::vector<std::string>& group_add = {});
 
-// Resolves `spec` against /etc/passwd and /etc/group of the current root
-// (call after pivot_root).
-ExecUser LookUpUser(std::string_view spec);
+// Resolves `spec` and `group_add` against /etc/passwd and /etc/group of the
+// current root (call after pivot_root).
+ExecUser LookUpUser(std::string_view spec, const std::vector<std::string>& group_add = {});
 
 // Makes the process `user`: supplementary groups, gid, uid (real, effective
 // and saved). Leaving uid 0 empties the permitted and effective capability

@@ -6,14 +6,15 @@ set -euo pipefail
 
 BUILD_PKGS=(cmake ninja-build g++ pkg-config
   libssl-dev libarchive-dev libzstd-dev zlib1g-dev liblmdb-dev
-  libcli11-dev catch2 libcurl4-openssl-dev nlohmann-json3-dev)
+  libcli11-dev catch2 libcurl4-openssl-dev nlohmann-json3-dev libseccomp-dev)
 # What the tests and the demo run: the busybox base image is made from
 # busybox-static; the rest are the real peers the interop tests talk to
 # (the registry server, skopeo, podman, umoci, runc) and the tools their
 # setups use (htpasswd from apache2-utils, tar with zstd, pgrep from procps,
-# ssh-keygen/ssh-agent from openssh-client for RUN --mount=type=ssh).
+# ssh-keygen/ssh-agent from openssh-client for RUN --mount=type=ssh); the
+# container escape tests compile their probe with gcc -static (libc6-dev).
 TEST_PKGS=(busybox-static docker-registry skopeo podman umoci runc apache2-utils zstd
-  golang-github-containers-common procps openssh-client)
+  golang-github-containers-common procps openssh-client gcc libc6-dev)
 
 want=("${BUILD_PKGS[@]}")
 case "${1:-build}" in

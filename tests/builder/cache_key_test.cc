@@ -131,6 +131,18 @@ TEST_CASE("fields are length-prefixed, so moving a boundary changes the key") {
   CHECK(builder::KeyHasher("k").Add("ab").Add("c").Finish() != builder::KeyHasher("k").Add("a").Add("bc").Finish());
 }
 
+TEST_CASE("the build's security options enter a key only when they are set") {
+  StepKeyInputs in;
+  in.parent = Parent();
+  in.instruction = "RUN echo hi";
+  in.args = {{"BUILD", "1"}};
+  in.network = "host";
+  std::string sandbox = builder::StepKey(in);
+  CHECK(sandbox == "7a583b529c74486214c03ec103fa0a96fd9e7637562e0ed4e00887f531066e4d");
+  in.security = R"({"NoNewPrivileges":true})";
+  CHECK(builder::StepKey(in) != sandbox);
+}
+
 TEST_CASE("SOURCE_DATE_EPOCH enters a key only when it is set") {
   StepKeyInputs in;
   in.parent = Parent();

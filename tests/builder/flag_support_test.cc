@@ -168,7 +168,7 @@ std::string Describe(const runner::StepSpec& spec) {
   std::ostringstream out;
   out << "run layers=" << Layers(spec.layers) << " argv=" << Join(spec.run.argv) << " env=" << Join(spec.run.env)
       << " user=" << spec.run.user << " workdir=" << spec.run.workdir << " hostname=" << spec.run.hostname
-      << " network=" << static_cast<int>(spec.run.network) << " privileged=" << spec.run.privileged << "\n";
+      << " network=" << static_cast<int>(spec.run.network) << " privileged=" << spec.security.privileged << "\n";
   for (const runner::StepMount& m : spec.mounts) {
     out << "  mount type=" << static_cast<int>(m.type) << " target=" << m.target << " ro=" << m.read_only
         << " cache=" << m.cache_id << " sharing=" << static_cast<int>(m.sharing) << " cache_path=" << m.cache_path
@@ -339,8 +339,8 @@ TEST_CASE("RUN --security=insecure runs privileged only in a build that allows i
   b.options.allow_insecure = true;
   b.Run("FROM busybox\nRUN --security=insecure a\nRUN b\n");
   REQUIRE(b.runtime.runs.size() == 2);
-  CHECK(b.runtime.runs[0].run.privileged);
-  CHECK_FALSE(b.runtime.runs[1].run.privileged);
+  CHECK(b.runtime.runs[0].security.privileged);
+  CHECK_FALSE(b.runtime.runs[1].security.privileged);
 }
 
 TEST_CASE("RUN --security=sandbox is what every RUN already gets") {

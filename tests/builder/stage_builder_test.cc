@@ -229,3 +229,54 @@ TEST_CASE("a heredoc RUN with a #! line runs as a script; other heredocs follow 
   std::vector<std::string> appended = builder::RunArgv(df.stages[0].instructions[1], config);
   CHECK(appended == std::vector<std::string>{"/bin/sh", "-c", "cat <<A\nhello\nA"});
 }
+
+TEST_CASE("a RUN runs in Docker's sandbox unless the build's security options change it") {
+  FakeBuild b;
+  AddBusybox(b);
+  b.Run("FROM busybox\nRUN make\n");
+  REQUIRE(b.runtime.runs.size() == 1);
+  CHECK(b.runtime.runs[0].security == runner::ContainerSecurity{});
+  b.options.run_security.no_new_privileges = true;
+  b.Run("FROM busybox\nRUN make\n");
+  REQUIRE(b.runtime.runs.size() == 2);
+  CHECK(b.runtime.runs[1].security.no_new_privileges);
+  CHECK_FALSE(b.runtime.runs[1].security.privileged);
+}
+
+TEST_CASE("the build's security options are in the keys of its RUN steps only") {
+  FakeBuild b;
+  AddBusybox(b);
+  builder::StageResult sandbox = b.Run("FROM busybox\nCMD [\"app\"]\n");
+  builder::StageResult run_sandbox = b.Run("FROM busybox\nRUN make\n");
+  b.options.run_security.no_new_privileges = true;
+  CHECK(b.Run("FROM busybox\nCMD [\"app\"]\n").key == sandbox.key);
+  CHECK(b.Run("FROM busybox\nRUN make\n").key != run_sandbox.key);
+}
+
+TEST_CASE("RUN --security=insecure runs privileged, --security=sandbox as the default") {
+  FakeBuild b;
+  AddBusybox(b);
+  b.options.allow_insecure = true;
+  b.Run("FROM busybox\nRUN --security=insecure make\nRUN --security=sandbox make check\n");
+  REQUIRE(b.runtime.runs.size() == 2);
+  CHECK(b.runtime.runs[0].security.privileged);
+  CHECK(b.runtime.runs[1].security == runner::ContainerSecurity{});
+}
+
+TEST_CASE("RUN --security=insecure without --allow security.insecure is refused at its line") {
+  builder::BuildOptions options;
+  parser::Dockerfile df =
+      parser::ParseDockerfile("FROM busybox AS unused\nRUN --security=insecure a\nFROM busybox\nRUN true\n"
+                              "RUN --security=insecure make\n");
+  try {
+    builder::CheckRunEntitlements(df, "Dockerfile", options);
+    FAIL("no error");
+  } catch (const builder::BuildError& e) {
+    CHECK(e.where().line == 5);
+    CHECK(std::string(e.what()) ==
+          "RUN --security=insecure needs the security.insecure entitlement: run bld build --allow "
+          "security.insecure (the step then runs privileged, with every capability) or remove the flag");
+  }
+  options.allow_insecure = true;
+  CHECK_NOTHROW(builder::CheckRunEntitlements(df, "Dockerfile", options));
+}

@@ -55,7 +55,7 @@ TEST_CASE("a container sees only its own processes and mounts", "[e2e][run]") {
 
 TEST_CASE("after the monitor is killed with SIGKILL, ps shows the truth and rm -f cleans everything", "[e2e][run]") {
   ContainerFixture f;
-  std::string id = f.BldOk({"run", "-d", "-v", "/vol", "busybox", "sleep", "3131"});
+  std::string id = f.BldOk({"run", "-d", "-v", "/vol", "--pids-limit", "50", "busybox", "sleep", "3131"});
   CHECK(f.BldOk({"ps", "-q"}) == id.substr(0, 12));
   std::string ns = ContainerNamespace(f, id);
   REQUIRE_FALSE(ProcessesInPidNamespace(ns, "sleep").empty());
@@ -75,6 +75,9 @@ TEST_CASE("after the monitor is killed with SIGKILL, ps shows the truth and rm -
   CHECK(std::filesystem::is_empty(f.root() + "/containers"));
   CHECK(std::filesystem::is_empty(f.root() + "/volumes"));
   CHECK(MountPointsUnder(f.root()).empty());
+  // Its cgroups (the limits' and the device rules'), on either hierarchy.
+  for (const char* parent : {"/sys/fs/cgroup/pids/bld/", "/sys/fs/cgroup/bld/", "/sys/fs/cgroup/devices/bld/"})
+    CHECK_FALSE(std::filesystem::exists(parent + id));
 }
 
 TEST_CASE("rm -f kills a running container and leaves no process, mount or directory", "[e2e][run]") {

@@ -160,5 +160,22 @@ TEST_CASE("an interrupt scope records SIGINT instead of dying, and the default r
   CHECK(code == 128 + SIGINT);
 }
 
+TEST_CASE("a signal a forked child takes does not interrupt its parent") {
+  // The parent's pipe exists before the fork, as in a process that has
+  // run a step.
+  int parent_fd = runner::InterruptFd();
+  int code = RunInChild([] {
+    ::signal(SIGINT, SIG_DFL);
+    runner::InterruptScope scope;
+    ::raise(SIGINT);
+    pollfd p{runner::InterruptFd(), POLLIN, 0};
+    if (::poll(&p, 1, 0) != 1) throw std::runtime_error("the child's interrupt descriptor is not readable");
+  });
+  REQUIRE(code == 0);
+  pollfd p{parent_fd, POLLIN, 0};
+  CHECK(::poll(&p, 1, 0) == 0);
+  CHECK(runner::InterruptSignal() == 0);
+}
+
 }  // namespace
 }  // namespace bld::testing

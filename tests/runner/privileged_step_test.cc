@@ -9,10 +9,10 @@
 namespace bld::testing {
 namespace {
 
-runner::RunConfig Privileged() {
-  runner::RunConfig config;
-  config.privileged = true;
-  return config;
+runner::ContainerSecurity Privileged() {
+  runner::ContainerSecurity security;
+  security.privileged = true;
+  return security;
 }
 
 // This process's line `name:\t...` of /proc/self/status.
@@ -27,7 +27,7 @@ std::string OwnStatusLine(const std::string& name) {
 
 TEST_CASE("a privileged step has every capability bld holds") {
   RunnerFixture fixture;
-  RunnerFixture::Run run = fixture.Sh("grep -E '^Cap(Eff|Bnd)' /proc/self/status", Privileged());
+  RunnerFixture::Run run = fixture.Sh("grep -E '^Cap(Eff|Bnd)' /proc/self/status", {}, {}, Privileged());
   CHECK(run.output == OwnStatusLine("CapEff") + "\n" + OwnStatusLine("CapBnd") + "\n");
 }
 
@@ -37,7 +37,7 @@ TEST_CASE("a privileged step can mount, and sees a writable sysfs and unmasked k
       "mkdir /m && mount -t tmpfs none /m 2>/dev/null && echo mounted; "
       "grep -q '^sysfs /sys sysfs rw' /proc/mounts && echo sys-rw; "
       "echo masked: $(grep -o -E ' /proc/(sys|keys) ' /proc/mounts | sort)";
-  CHECK(fixture.Sh(script, Privileged()).output == "mounted\nsys-rw\nmasked:\n");
+  CHECK(fixture.Sh(script, {}, {}, Privileged()).output == "mounted\nsys-rw\nmasked:\n");
   CHECK(fixture.Sh(script).output == "masked: /proc/keys /proc/sys\n");
 }
 

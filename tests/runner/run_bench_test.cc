@@ -5,14 +5,17 @@
 //
 // Environment: BLD_BENCH_DIR (required) holds rootfs/, store/ and the base
 // layer's reference, made on the first call and reused after;
-// BLD_BENCH_RUNS (default 1) is how many steps to time. Prints one line
-// "run_us <microseconds>" per step.
+// BLD_BENCH_RUNS (default 1) is how many steps to time;
+// BLD_BENCH_SECCOMP=unconfined runs the steps without the seccomp filter,
+// to show what the filter costs. Prints one line "run_us <microseconds>"
+// per step.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 
 #include "runner_test_support.h"
 #include "support/busybox.h"
@@ -49,6 +52,8 @@ TEST_CASE("bench: RUN true", "[.bench]") {
   spec.run.argv = {"true"};
   // A network namespace of its own, as runc's default spec has.
   spec.run.network = runner::NetworkMode::kNone;
+  const char* seccomp = std::getenv("BLD_BENCH_SECCOMP");
+  if (seccomp && std::string_view(seccomp) == "unconfined") spec.security.seccomp = runner::SeccompMode::kUnconfined;
   for (int i = 0; i < runs; ++i) {
     auto start = std::chrono::steady_clock::now();
     runner::StepResult result = runner::RunStep(*store, spec, {});

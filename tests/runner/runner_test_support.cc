@@ -97,8 +97,10 @@ RunnerFixture::RunnerFixture(const std::function<void(const std::string& rootfs)
 }
 
 RunnerFixture::Run RunnerFixture::Sh(const std::string& script, runner::RunConfig config,
-                                     const std::vector<runner::LayerRef>& extra) {
+                                     const std::vector<runner::LayerRef>& extra,
+                                     const runner::ContainerSecurity& security) {
   runner::StepSpec spec;
+  spec.security = security;
   spec.layers.push_back(base_);
   spec.layers.insert(spec.layers.end(), extra.begin(), extra.end());
   config.argv = {"/bin/sh", "-c", script};

@@ -66,8 +66,9 @@ class RunnerFixture {
     store::Digest blob;
   };
   // Runs `script` with /bin/sh -c on the base layer (and `extra` layers on
-  // top), with `config` for everything else.
-  Run Sh(const std::string& script, runner::RunConfig config = {}, const std::vector<runner::LayerRef>& extra = {});
+  // top), with `config` and `security` for everything else.
+  Run Sh(const std::string& script, runner::RunConfig config = {}, const std::vector<runner::LayerRef>& extra = {},
+         const runner::ContainerSecurity& security = {});
 
  private:
   TempDir dir_;

@@ -52,6 +52,13 @@ TEST_CASE("an unknown user name is an error in Docker's words") {
                     "unable to find user app: no matching entries in passwd file");
 }
 
+TEST_CASE("added groups come after the user's own, by name or number, even with an explicit group") {
+  CHECK(ResolveUser("app", kPasswd, kGroup, {"staff", "77"}) == ExecUser{1000, 1000, {1001, 1002, 50, 77}, "/home/app"});
+  CHECK(ResolveUser("app:staff", kPasswd, kGroup, {"root"}) == ExecUser{1000, 50, {0}, "/home/app"});
+  CHECK_THROWS_WITH(ResolveUser("app", kPasswd, kGroup, {"nosuch"}),
+                    "unable to find group nosuch: no matching entries in group file");
+}
+
 TEST_CASE("an unknown group name is an error in Docker's words") {
   CHECK_THROWS_WITH(Resolve("app:nogroup"), "unable to find group nogroup: no matching entries in group file");
 }

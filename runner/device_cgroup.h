@@ -1,0 +1,57 @@
+// Which device nodes a container may open: the device cgroup.
+//
+// Root in a container keeps CAP_MKNOD (Docker's default set), so it can make
+// a node for any device, the host's disks included. What stops it reading
+// them is the device controller: Docker lets a container make any node but
+// open only its own few devices (null, zero, full, random, urandom, tty,
+// console, ptmx, ptys, tun) and those given with `--device`, with the
+// permissions given there (r, w, m). DefaultDeviceRules is that list, as
+// Docker and runc write it.
+//
+// bld writes the rules into a cgroup of the v1 device controller,
+// /sys/fs/cgroup/devices/bld/<container id>, which the container's setup
+// joins before anything else (ContainerSpec::cgroup_procs), and removes it
+// when the container has ended. A privileged container gets no device
+// cgroup: it may use every device, as in Docker. On a host without the v1
+// device controller (cgroup v2 only, where the rules are a BPF program
+// attached to the cgroup) bld has no device cgroup: HasDeviceController
+// says so, and `--device` with permissions other than rwm is refused there,
+// since nothing could enforce them.
+//
+// Thread safety: the functions keep no state.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bld::runner {
+
+// One line of devices.allow: "c 1:3 rwm", "b *:* m".
+struct DeviceRule {
+  char type = 'c';  // 'c', 'b' or 'a'
+  long major = -1;  // -1: any
+  long minor = -1;
+  std::string access = "rwm";
+
+  std::string Line() const;
+  friend bool operator==(const DeviceRule&, const DeviceRule&) = default;
+};
+
+// Docker's: mknod of anything, and the container's own devices.
+std::vector<DeviceRule> DefaultDeviceRules();
+
+bool HasDeviceController();
+
+// The device cgroup of container `id` (whether or not it exists).
+std::string DeviceCgroupDir(const std::string& id);
+
+// Creates the container's device cgroup allowing only `rules` and returns
+// its directory; "" on a host without the v1 device controller.
+std::string CreateDeviceCgroup(const std::string& id, const std::vector<DeviceRule>& rules);
+
+// Removes the device cgroup of container `id` if it exists and is empty: a
+// container whose runner or monitor was killed with SIGKILL leaves it, and
+// `bld rm` and `bld prune` call this once the container is known to be gone.
+void RemoveDeviceCgroup(const std::string& id);
+
+}  // namespace bld::runner
