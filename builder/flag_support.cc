@@ -94,11 +94,8 @@ void CheckFlagsSupported(const BuildEnv& env, const parser::Instruction& ins) {
       if (!found->refusal.empty()) FailAt(env, ins, std::string(found->refusal));
     }
   }
-  // As BuildKit: a privileged step only when the build is allowed them
-  // (CheckRunEntitlements says so before the build starts; this holds for
-  // any caller of the step executor).
-  if (ins.keyword == Keyword::kRun && ins.Flag("security") == "insecure" && !env.options.allow_insecure)
-    FailAt(env, ins, std::string(kInsecureNeedsEntitlement));
+  // RUN --security=insecure without --allow security.insecure is refused
+  // before the build starts (run_step.h CheckRunEntitlements).
 }
 
 void CheckMountSupported(const BuildEnv& env, const parser::Instruction& ins, const std::string& spec,

@@ -22,12 +22,6 @@
 
 namespace bld::builder {
 
-// Why a RUN --security=insecure is refused in a build without
-// `--allow security.insecure`.
-inline constexpr std::string_view kInsecureNeedsEntitlement =
-    "RUN --security=insecure needs the security.insecure entitlement: run bld build --allow security.insecure "
-    "(the step then runs privileged, with every capability) or remove the flag";
-
 struct BuildEnv;
 
 struct FlagSupport {

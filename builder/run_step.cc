@@ -1,7 +1,6 @@
 #include "builder/run_step.h"
 
 #include "builder/builder.h"
-#include "builder/flag_support.h"
 #include "parser/dockerfile.h"
 #include "store/digest.h"
 
@@ -44,6 +43,9 @@ runner::NetworkMode RunNetwork(const BuildEnv& env, const parser::Instruction& i
 }
 
 constexpr std::string_view kInsecure = "insecure";
+constexpr std::string_view kInsecureNeedsEntitlement =
+    "RUN --security=insecure needs the security.insecure entitlement: run bld build --allow security.insecure "
+    "(the step then runs privileged, with every capability) or remove the flag";
 
 bool Insecure(const parser::Instruction& ins) { return ins.keyword == parser::Keyword::kRun && ins.Flag("security") == kInsecure; }
 

@@ -1,5 +1,6 @@
 #include "builder_fakes.h"
 
+#include "builder/run_step.h"
 #include "store/error.h"
 #include "store/image.h"
 #include "store/layer_writer.h"
@@ -92,6 +93,8 @@ builder::StageResult FakeBuild::Run(const std::string& dockerfile) {
   po.target = options.target;
   po.build_args = options.build_args;
   parser::Dockerfile df = parser::ParseDockerfile(dockerfile, po);
+  // As builder::Build: entitlements are checked before any stage runs.
+  builder::CheckRunEntitlements(df, "Dockerfile", options);
   std::unique_ptr<builder::BuildContext> context = builder::BuildContext::FromDirectory(context_.path(), "");
   builder::StatCache stat_cache(store_->meta());
   builder::Cancellation cancel;
