@@ -684,13 +684,9 @@ int RunCommit(const CommandContext& ctx, const CommitFlags& f) {
 
 // ---- inspect ---------------------------------------------------------------
 
-std::optional<ordered_json> InspectContainer(const store::Store& store, const std::string& name_or_id) {
-  ContainerRecord r;
-  try {
-    r = runner::LiveState(store, runner::FindContainer(store, name_or_id));
-  } catch (const Error&) {
-    return std::nullopt;
-  }
+namespace {
+
+ordered_json InspectPorts(const ContainerRecord& r) {
   ordered_json ports = ordered_json::object();
   for (const runner::PortMapping& p : r.ports) {
     std::string key = std::to_string(p.container_port) + "/" + p.protocol;
@@ -698,6 +694,10 @@ std::optional<ordered_json> InspectContainer(const store::Store& store, const st
     ports[key].push_back(
         {{"HostIp", p.host_ip.empty() ? "0.0.0.0" : p.host_ip}, {"HostPort", std::to_string(p.host_port)}});
   }
+  return ports;
+}
+
+ordered_json InspectMounts(const ContainerRecord& r) {
   ordered_json mounts = ordered_json::array();
   for (const runner::MountRecord& m : r.mounts) {
     ordered_json mount = {{"Type", m.type}};
@@ -707,10 +707,12 @@ std::optional<ordered_json> InspectContainer(const store::Store& store, const st
     mount["RW"] = !m.read_only;
     mounts.push_back(mount);
   }
-  bool running = r.status == ContainerStatus::kRunning;
-  std::vector<std::string> args(r.run.argv.begin() + (r.run.argv.empty() ? 0 : 1), r.run.argv.end());
-  // Docker's HostConfig: absent lists are null, Devices an empty list, Tmpfs
-  // only when there are some.
+  return mounts;
+}
+
+// Docker's HostConfig: absent lists are null, Devices an empty list, Tmpfs
+// only when there are some.
+ordered_json InspectHostConfig(const ContainerRecord& r) {
   auto list_or_null = [](const std::vector<std::string>& list) {
     return list.empty() ? ordered_json(nullptr) : ordered_json(list);
   };
@@ -741,6 +743,20 @@ std::optional<ordered_json> InspectContainer(const store::Store& store, const st
   host_config["Ulimits"] = ulimits;
   host_config["MaskedPaths"] = list_or_null(runner::MaskedPathsOf(sec));
   host_config["ReadonlyPaths"] = list_or_null(runner::ReadonlyPathsOf(sec));
+  return host_config;
+}
+
+}  // namespace
+
+std::optional<ordered_json> InspectContainer(const store::Store& store, const std::string& name_or_id) {
+  ContainerRecord r;
+  try {
+    r = runner::LiveState(store, runner::FindContainer(store, name_or_id));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  bool running = r.status == ContainerStatus::kRunning;
+  std::vector<std::string> args(r.run.argv.begin() + (r.run.argv.empty() ? 0 : 1), r.run.argv.end());
   return ordered_json{
       {"Id", r.id},
       {"Created", r.created},
@@ -757,13 +773,13 @@ std::optional<ordered_json> InspectContainer(const store::Store& store, const st
       {"Image", r.image_id},
       {"Name", "/" + r.name},
       {"LogPath", runner::ContainerDir(store, r.id) + "/log"},
-      {"HostConfig", host_config},
+      {"HostConfig", InspectHostConfig(r)},
       {"GraphDriver",
        {{"Name", "overlay2"},
         {"Data",
          {{"UpperDir", runner::ContainerDir(store, r.id) + "/upper"},
           {"WorkDir", runner::ContainerDir(store, r.id) + "/work"}}}}},
-      {"Mounts", mounts},
+      {"Mounts", InspectMounts(r)},
       {"Config",
        {{"Hostname", r.run.hostname.empty() ? r.id.substr(0, kShortId) : r.run.hostname},
         {"User", r.run.user},
@@ -774,7 +790,7 @@ std::optional<ordered_json> InspectContainer(const store::Store& store, const st
         {"Image", r.image},
         {"WorkingDir", r.run.workdir},
         {"StopSignal", r.stop_signal}}},
-      {"NetworkSettings", {{"Ports", ports}}},
+      {"NetworkSettings", {{"Ports", InspectPorts(r)}}},
   };
 }
 

@@ -182,21 +182,26 @@ std::string RunMount::Option(std::string_view key) const {
   return it == options.end() ? std::string() : it->second;
 }
 
-RunMount ParseRunMount(std::string_view spec, const MountValueExpander& expand) {
+namespace {
+
+std::string UnexpectedKeyMessage(const std::string& key, const std::string& field) {
+  std::vector<std::string> keys = {"type", "src", "dst", "destination", "readonly", "readwrite"};
+  for (const MountOptionSpec& s : MountOptionSpecs()) keys.emplace_back(s.key);
+  std::string msg = "unexpected key '" + key + "' in '" + field + "'";
+  if (auto s = Suggest(key, keys)) msg += " (did you mean " + *s + "?)";
+  return msg;
+}
+
+// Every field of `spec` by its canonical key (the type apart), values
+// expanded except `from`; the checks that depend on the type come after,
+// wherever the type was written.
+RunMount ReadMountFields(std::string_view spec, const MountValueExpander& expand) {
   RunMount m;
-  // First every field by its canonical key, then the checks, which depend
-  // on the type wherever it was written.
   for (const std::string& field : CsvFields(spec)) {
     size_t eq = field.find('=');
     std::string key = Lower(field.substr(0, eq));
     std::string canonical = Canonical(key);
-    if (canonical.empty()) {
-      std::vector<std::string> keys = {"type", "src", "dst", "destination", "readonly", "readwrite"};
-      for (const MountOptionSpec& s : MountOptionSpecs()) keys.emplace_back(s.key);
-      std::string msg = "unexpected key '" + key + "' in '" + field + "'";
-      if (auto s = Suggest(key, keys)) msg += " (did you mean " + *s + "?)";
-      throw std::invalid_argument(msg);
-    }
+    if (canonical.empty()) throw std::invalid_argument(UnexpectedKeyMessage(key, field));
     if (m.options.count(canonical)) throw std::invalid_argument("option '" + canonical + "' is given twice");
     std::string value;
     if (eq == std::string::npos) {
@@ -207,61 +212,61 @@ RunMount ParseRunMount(std::string_view spec, const MountValueExpander& expand) 
       value = field.substr(eq + 1);
       if (expand && canonical != "from") value = expand(value);
     }
-    if (canonical == "type") {
+    if (canonical == "type")
       m.type = Lower(value);
-      continue;
-    }
-    m.options[canonical] = value;
+    else
+      m.options[canonical] = value;
   }
-  if (m.type.find('$') == std::string::npos || expand) {
-    bool known = false;
-    for (std::string_view t : MountTypes()) known = known || t == m.type;
-    if (!known) {
-      std::string msg = "unsupported mount type \"" + m.type + "\"";
-      if (auto s = Suggest(m.type, Strings(MountTypes()))) msg += " (did you mean " + *s + "?)";
-      throw std::invalid_argument(msg + " (use " + Join(MountTypes(), " or ") + ")");
-    }
-  }
+  return m;
+}
 
-  m.read_only = m.type != kCache && m.type != kTmpfs;
-  for (const auto& [key, value] : m.options) {
-    const MountOptionSpec& option = SpecOf(key);
-    if (!Allowed(option, m.type))
-      throw std::invalid_argument("option '" + key + "' is not allowed for type=" + m.type + " mounts (it is for " +
-                                  Join(option.types, " and ") + ")");
-    if (key == "from") {
-      if (value.find('$') != std::string::npos)
-        throw std::invalid_argument("'from' doesn't support variable expansion, define alias stage instead");
-      m.from = value;
-      continue;
-    }
-    // Checked once the builder has expanded it.
-    if (!expand && value.find('$') != std::string::npos) continue;
-    if (key == "source") m.source = value;
-    if (key == "target") m.target = value;
-    if (key == "id") m.id = value;
-    if (key == "env") m.env = value;
-    if (key == "ro") m.read_only = ParseBool(key, value);
-    if (key == "rw") m.read_only = !ParseBool(key, value);
-    if (key == "required") m.required = ParseBool(key, value);
-    if (key == "mode") m.mode = static_cast<uint32_t>(ParseUnsigned(key, value, 8, kMaxMode));
-    if (key == "uid") m.uid = static_cast<uint32_t>(ParseUnsigned(key, value, 10, kMaxId));
-    if (key == "gid") m.gid = static_cast<uint32_t>(ParseUnsigned(key, value, 10, kMaxId));
-    if (key == "size") m.size = ParseSize(value);
-    if (key == "sharing") {
-      m.sharing = Lower(value);
-      bool known = false;
-      for (std::string_view s : kSharingModes) known = known || s == m.sharing;
-      if (!known) {
-        std::string msg = "unsupported sharing value \"" + value + "\"";
-        if (auto s = Suggest(m.sharing, Strings(kSharingModes))) msg += " (did you mean " + *s + "?)";
-        throw std::invalid_argument(msg + " (use " + Join(kSharingModes, " or ") + ")");
-      }
-    }
-  }
-  if (m.options.count("ro") && m.options.count("rw"))
-    throw std::invalid_argument("give either ro or rw, not both");
+void CheckMountType(const RunMount& m, const MountValueExpander& expand) {
+  if (m.type.find('$') != std::string::npos && !expand) return;  // checked once expanded
+  for (std::string_view t : MountTypes())
+    if (t == m.type) return;
+  std::string msg = "unsupported mount type \"" + m.type + "\"";
+  if (auto s = Suggest(m.type, Strings(MountTypes()))) msg += " (did you mean " + *s + "?)";
+  throw std::invalid_argument(msg + " (use " + Join(MountTypes(), " or ") + ")");
+}
 
+std::string ParseSharing(const std::string& value) {
+  std::string sharing = Lower(value);
+  for (std::string_view s : kSharingModes)
+    if (s == sharing) return sharing;
+  std::string msg = "unsupported sharing value \"" + value + "\"";
+  if (auto s = Suggest(sharing, Strings(kSharingModes))) msg += " (did you mean " + *s + "?)";
+  throw std::invalid_argument(msg + " (use " + Join(kSharingModes, " or ") + ")");
+}
+
+// One option into its field of `m`, once its type allows it.
+void ApplyMountOption(RunMount& m, const std::string& key, const std::string& value, const MountValueExpander& expand) {
+  const MountOptionSpec& option = SpecOf(key);
+  if (!Allowed(option, m.type))
+    throw std::invalid_argument("option '" + key + "' is not allowed for type=" + m.type + " mounts (it is for " +
+                                Join(option.types, " and ") + ")");
+  if (key == "from") {
+    if (value.find('$') != std::string::npos)
+      throw std::invalid_argument("'from' doesn't support variable expansion, define alias stage instead");
+    m.from = value;
+    return;
+  }
+  if (!expand && value.find('$') != std::string::npos) return;  // checked once the builder has expanded it
+  if (key == "source") m.source = value;
+  if (key == "target") m.target = value;
+  if (key == "id") m.id = value;
+  if (key == "env") m.env = value;
+  if (key == "ro") m.read_only = ParseBool(key, value);
+  if (key == "rw") m.read_only = !ParseBool(key, value);
+  if (key == "required") m.required = ParseBool(key, value);
+  if (key == "mode") m.mode = static_cast<uint32_t>(ParseUnsigned(key, value, 8, kMaxMode));
+  if (key == "uid") m.uid = static_cast<uint32_t>(ParseUnsigned(key, value, 10, kMaxId));
+  if (key == "gid") m.gid = static_cast<uint32_t>(ParseUnsigned(key, value, 10, kMaxId));
+  if (key == "size") m.size = ParseSize(value);
+  if (key == "sharing") m.sharing = ParseSharing(value);
+}
+
+// BuildKit's defaults and cross-option rules per type.
+void ApplyTypeDefaults(RunMount& m) {
   if (m.type == kCache) {
     if (m.sharing.empty()) m.sharing = "shared";
     if (m.id.empty()) m.id = m.target;
@@ -276,6 +281,17 @@ RunMount ParseRunMount(std::string_view spec, const MountValueExpander& expand) 
   if (m.type == kSsh && m.id.empty() && !m.options.count("id")) m.id = "default";
   if ((m.type == kSecret || m.type == kSsh) && !m.read_only)
     throw std::invalid_argument(m.type + " mounts are always read-only (remove rw)");
+}
+
+}  // namespace
+
+RunMount ParseRunMount(std::string_view spec, const MountValueExpander& expand) {
+  RunMount m = ReadMountFields(spec, expand);
+  CheckMountType(m, expand);
+  m.read_only = m.type != kCache && m.type != kTmpfs;
+  for (const auto& [key, value] : m.options) ApplyMountOption(m, key, value, expand);
+  if (m.options.count("ro") && m.options.count("rw")) throw std::invalid_argument("give either ro or rw, not both");
+  ApplyTypeDefaults(m);
   return m;
 }
 

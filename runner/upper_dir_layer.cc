@@ -6,6 +6,7 @@
 
 #include "runner/interrupt.h"
 #include "runner/system_call.h"
+#include "store/image.h"
 
 namespace bld::runner {
 
@@ -25,27 +26,26 @@ store::LayerInfo DiffLayer(const std::string& dir, const store::LayerWriteOption
   return store::WriteLayerFromOverlayUpper(dir, plain, [](const void*, size_t) { ThrowIfInterrupted(); });
 }
 
-store::LayerInfo StoreLayerBlob(store::Store& store, const std::string& dir, const store::LayerWriteOptions& options,
+namespace {
+
+// The layer `dir` holds, streamed into the store (store::StoreLayer); stops,
+// leaving nothing, when SIGINT or SIGTERM arrives or `each_chunk` throws.
+store::LayerInfo StoreTreeLayer(store::Store& store, const std::string& dir, const store::LayerWriteOptions& options,
                                 const std::optional<store::Digest>& expected_diff_id,
                                 const std::function<void()>& each_chunk) {
-  store::BlobWriter writer = store.blobs().NewWriter();
-  store::LayerInfo layer = store::WriteLayerFromOverlayUpper(dir, options, [&](const void* data, size_t size) {
-    ThrowIfInterrupted();
-    if (each_chunk) each_chunk();
-    writer.Write(data, size);
-  });
-  if (expected_diff_id && layer.diff_id != *expected_diff_id)
-    throw Error("runner: " + dir + " holds the layer " + layer.diff_id.str() + ", not " + expected_diff_id->str() +
-                " as recorded");
-  writer.Commit(layer.digest);
-  store::Descriptor descriptor;
-  descriptor.media_type = layer.media_type;
-  descriptor.digest = layer.digest;
-  descriptor.size = static_cast<int64_t>(layer.compressed_size);
-  store.RecordBlob(descriptor);
-  store.RecordDiffId(layer.diff_id, layer.digest);
-  return layer;
+  return store::StoreLayer(
+      store,
+      [&](const store::ByteSink& sink) {
+        return store::WriteLayerFromOverlayUpper(dir, options, [&](const void* data, size_t size) {
+          ThrowIfInterrupted();
+          if (each_chunk) each_chunk();
+          sink(data, size);
+        });
+      },
+      expected_diff_id);
 }
+
+}  // namespace
 
 std::optional<store::LayerInfo> PromoteUpperDir(store::Store& store, const std::vector<LayerRef>& below,
                                                 const std::string& upperdir, const store::LayerWriteOptions& options) {
@@ -62,13 +62,13 @@ store::LayerInfo StoreSnapshotBlob(store::Store& store, const store::Digest& cha
   if (!Snapshotter::Exists(store, chain_id))
     throw Error("runner: the layer " + diff_id.str() + " has no blob and its snapshot " + chain_id.str() +
                 " is gone; build again with --no-cache");
-  return StoreLayerBlob(store, snapshotter.Path(chain_id), options, diff_id, each_chunk);
+  return StoreTreeLayer(store, snapshotter.Path(chain_id), options, diff_id, each_chunk);
 }
 
 std::optional<store::LayerInfo> CommitUpperDir(store::Store& store, const std::string& upperdir,
                                                const store::LayerWriteOptions& options) {
   if (IsUpperDirEmpty(upperdir)) return std::nullopt;
-  return StoreLayerBlob(store, upperdir, options);
+  return StoreTreeLayer(store, upperdir, options, std::nullopt, nullptr);
 }
 
 }  // namespace bld::runner

@@ -13,10 +13,11 @@
 //  - DiffLayer only hashes the tar (the diffID) and writes nothing: what a
 //    build step needs before the next step can start. Its LayerInfo names
 //    the uncompressed tar (digest == diffID), whose blob does not exist yet.
-//  - StoreLayerBlob writes the blob, compressed as asked, into the store: the
-//    tar goes straight into a BlobWriter, which checks that it hashed the
-//    same bytes; the blob's descriptor and diffID are recorded after the blob
-//    is in place (blobs first, then the records that name them).
+//  - StoreSnapshotBlob and CommitUpperDir write the blob, compressed as
+//    asked, into the store through store::StoreLayer: the tar goes straight
+//    into a BlobWriter, which checks that it hashed the same bytes; the
+//    blob's descriptor and diffID are recorded after the blob is in place
+//    (blobs first, then the records that name them).
 //
 // Thread safety: calls on different directories are independent.
 #pragma once
@@ -39,15 +40,6 @@ bool IsUpperDirEmpty(const std::string& upperdir);
 // The diffID and size of the layer `dir` holds, with `options`' entry time
 // clamp (its compression is not used); nothing is written.
 store::LayerInfo DiffLayer(const std::string& dir, const store::LayerWriteOptions& options);
-
-// The layer `dir` holds, as a blob in the store. If `expected_diff_id` is
-// given and the tree gives another one, nothing is stored and bld::Error is
-// thrown. Throws Interrupted if SIGINT or SIGTERM arrives while writing,
-// leaving nothing in the store; `each_chunk`, when given, is called as the
-// tar is written and may throw to stop it the same way.
-store::LayerInfo StoreLayerBlob(store::Store& store, const std::string& dir, const store::LayerWriteOptions& options,
-                                const std::optional<store::Digest>& expected_diff_id = std::nullopt,
-                                const std::function<void()>& each_chunk = nullptr);
 
 // A build step's layer: the diffID of `upperdir` (DiffLayer), and the upper
 // dir itself promoted to that layer's snapshot on top of `below`

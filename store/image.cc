@@ -84,9 +84,13 @@ std::string UntaggedRefName(const Digest& manifest) { return std::string(kUntagg
 
 bool IsUntaggedRefName(std::string_view name) { return name.starts_with(kUntaggedRefPrefix); }
 
-LayerInfo StoreLayer(Store& store, const std::function<LayerInfo(const ByteSink&)>& write) {
+LayerInfo StoreLayer(Store& store, const std::function<LayerInfo(const ByteSink&)>& write,
+                     const std::optional<Digest>& expected_diff_id) {
   BlobWriter writer = store.blobs().NewWriter();
   LayerInfo info = write([&](const void* data, size_t size) { writer.Write(data, size); });
+  if (expected_diff_id && info.diff_id != *expected_diff_id)
+    throw Error("store: the layer gives " + info.diff_id.str() + ", not " + expected_diff_id->str() +
+                " as recorded");
   writer.Commit(info.digest);
   store.RecordBlob(LayerDescriptor(info));
   store.RecordDiffId(info.diff_id, info.digest);

@@ -63,7 +63,11 @@ bool IsUntaggedRefName(std::string_view name);
 
 // Streams a layer produced by `write` (a layer_writer.h function given the
 // sink) into the blob store, verifies and records it (blob, then diffID).
-LayerInfo StoreLayer(Store& store, const std::function<LayerInfo(const ByteSink&)>& write);
+// If `expected_diff_id` is given and the layer has another one, nothing is
+// stored and bld::Error is thrown (a snapshot that no longer gives the layer
+// it was recorded as).
+LayerInfo StoreLayer(Store& store, const std::function<LayerInfo(const ByteSink&)>& write,
+                     const std::optional<Digest>& expected_diff_id = std::nullopt);
 // The manifest descriptor of a stored layer.
 Descriptor LayerDescriptor(const LayerInfo& layer);
 

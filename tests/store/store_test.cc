@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "store/error.h"
+#include "store/image.h"
+#include "store/layer_writer.h"
 
 namespace fs = std::filesystem;
 namespace media_type = bld::store::media_type;
@@ -346,5 +348,25 @@ TEST_CASE("two processes writing blobs and refs to one store at the same time bo
       }) == std::string(3000, 'c'));
     }
   }
+  CHECK(fs::is_empty(dir.root() + "/ingest"));
+}
+
+TEST_CASE("StoreLayer records a layer blob and its diffID; a layer that is not the expected one is not stored") {
+  TempDir dir;
+  auto store = Store::Open(dir.root());
+  fs::create_directories(dir.path() + "/tree");
+  std::ofstream(dir.path() + "/tree/hello") << "hello\n";
+  auto write = [&](const bld::store::ByteSink& sink) {
+    return bld::store::WriteLayerFromDirectory(dir.path() + "/tree", {}, sink);
+  };
+
+  bld::store::LayerInfo layer = bld::store::StoreLayer(*store, write);
+  CHECK(store->blobs().Exists(layer.digest));
+  CHECK(store->DiffIdOf(layer.digest) == layer.diff_id);
+
+  std::ofstream(dir.path() + "/tree/hello") << "changed\n";
+  CHECK_THROWS_WITH(bld::store::StoreLayer(*store, write, layer.diff_id),
+                    Catch::Contains("not " + layer.diff_id.str() + " as recorded"));
+  CHECK(store->BlobsWithDiffId(layer.diff_id) == std::vector<Digest>{layer.digest});
   CHECK(fs::is_empty(dir.root() + "/ingest"));
 }
