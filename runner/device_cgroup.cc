@@ -1,9 +1,12 @@
 #include "runner/device_cgroup.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include "runner/device_filter.h"
 #include "runner/system_call.h"
 
 namespace bld::runner {
@@ -30,6 +33,17 @@ void Write(const std::string& path, const std::string& value) {
 
 std::string Number(long n) { return n < 0 ? "*" : std::to_string(n); }
 
+bool HasV1DeviceController() {
+  struct stat st;
+  return ::stat((std::string(kDeviceHierarchy) + "/devices.allow").c_str(), &st) == 0;
+}
+
+// v1: the rules as lines of devices.allow, after taking the parent's away.
+void WriteV1Rules(const std::string& dir, const std::vector<DeviceRule>& rules) {
+  Write(dir + "/devices.deny", "a");
+  for (const DeviceRule& rule : rules) Write(dir + "/devices.allow", rule.Line());
+}
+
 }  // namespace
 
 std::string DeviceRule::Line() const {
@@ -46,33 +60,49 @@ std::vector<DeviceRule> DefaultDeviceRules() {
   };
 }
 
-bool HasDeviceController() {
-  struct stat st;
-  return ::stat((std::string(kDeviceHierarchy) + "/devices.allow").c_str(), &st) == 0;
+std::string UnifiedHierarchy() {
+  for (const char* path : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+    struct statfs fs;
+    if (::statfs(path, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) return path;
+  }
+  return "";
 }
 
+bool HasDeviceController() { return HasV1DeviceController() || !UnifiedHierarchy().empty(); }
+
 std::string DeviceCgroupDir(const std::string& id) {
-  return std::string(kDeviceHierarchy) + "/" + kParent + "/" + id;
+  std::string hierarchy = HasV1DeviceController() ? kDeviceHierarchy : UnifiedHierarchy();
+  if (hierarchy.empty()) return "";
+  return hierarchy + "/" + kParent + "/" + id;
 }
 
 std::string CreateDeviceCgroup(const std::string& id, const std::vector<DeviceRule>& rules) {
-  if (!HasDeviceController()) return "";
-  std::string parent = std::string(kDeviceHierarchy) + "/" + kParent;
+  std::string dir = DeviceCgroupDir(id);
+  if (dir.empty()) return "";
+  std::string parent = dir.substr(0, dir.rfind('/'));
   if (::mkdir(parent.c_str(), kCgroupDirMode) != 0 && errno != EEXIST)
     throw RunnerSysError("create cgroup " + parent);
-  std::string dir = DeviceCgroupDir(id);
-  CheckSys(::mkdir(dir.c_str(), kCgroupDirMode), "create cgroup " + dir);
+  bool v1 = HasV1DeviceController();
+  // On cgroup v2 a process is in one cgroup only: a `bld run` container's
+  // resource limits (cgroups.h) may have made it already, and the filter
+  // goes onto that one.
+  bool created = ::mkdir(dir.c_str(), kCgroupDirMode) == 0;
+  if (!created && (v1 || errno != EEXIST)) throw RunnerSysError("create cgroup " + dir);
   try {
-    // A new cgroup starts with its parent's rules; "a" takes them all away.
-    Write(dir + "/devices.deny", "a");
-    for (const DeviceRule& rule : rules) Write(dir + "/devices.allow", rule.Line());
+    if (v1)
+      WriteV1Rules(dir, rules);
+    else
+      AttachDeviceFilter(dir, rules);
   } catch (const Error&) {
-    ::rmdir(dir.c_str());
+    if (created) ::rmdir(dir.c_str());
     throw;
   }
   return dir;
 }
 
-void RemoveDeviceCgroup(const std::string& id) { ::rmdir(DeviceCgroupDir(id).c_str()); }
+void RemoveDeviceCgroup(const std::string& id) {
+  std::string dir = DeviceCgroupDir(id);
+  if (!dir.empty()) ::rmdir(dir.c_str());
+}
 
 }  // namespace bld::runner

@@ -8,15 +8,18 @@
 // permissions given there (r, w, m). DefaultDeviceRules is that list, as
 // Docker and runc write it.
 //
-// bld writes the rules into a cgroup of the v1 device controller,
-// /sys/fs/cgroup/devices/bld/<container id>, which the container's setup
-// joins before anything else (ContainerSpec::cgroup_procs), and removes it
-// when the container has ended. A privileged container gets no device
-// cgroup: it may use every device, as in Docker. On a host without the v1
-// device controller (cgroup v2 only, where the rules are a BPF program
-// attached to the cgroup) bld has no device cgroup: HasDeviceController
-// says so, and `--device` with permissions other than rwm is refused there,
-// since nothing could enforce them.
+// Where the host has the v1 device controller, bld writes the rules into
+// its cgroup /sys/fs/cgroup/devices/bld/<container id>. On a cgroup v2 host
+// (the unified hierarchy at /sys/fs/cgroup, or at /sys/fs/cgroup/unified
+// beside v1 controllers without the device one) the rules become a BPF
+// program attached to <hierarchy>/bld/<container id> (device_filter.h), as
+// runc does. The container's setup joins the cgroup before anything else
+// (ContainerSpec::cgroup_procs), and bld removes it when the container has
+// ended. A privileged container gets no device cgroup: it may use every
+// device, as in Docker. A host with neither (no cgroup file system at all)
+// has no device cgroup: HasDeviceController says so, and `--device` with
+// permissions other than rwm is refused there, since nothing could enforce
+// them.
 //
 // Thread safety: the functions keep no state.
 #pragma once
@@ -40,13 +43,19 @@ struct DeviceRule {
 // Docker's: mknod of anything, and the container's own devices.
 std::vector<DeviceRule> DefaultDeviceRules();
 
+// True when device rules can be enforced: the v1 device controller or a
+// cgroup v2 hierarchy is there.
 bool HasDeviceController();
 
-// The device cgroup of container `id` (whether or not it exists).
+// The mount point of the cgroup v2 hierarchy; "" when there is none.
+std::string UnifiedHierarchy();
+
+// The device cgroup of container `id` (whether or not it exists); "" on a
+// host without a device controller.
 std::string DeviceCgroupDir(const std::string& id);
 
 // Creates the container's device cgroup allowing only `rules` and returns
-// its directory; "" on a host without the v1 device controller.
+// its directory; "" on a host without a device controller.
 std::string CreateDeviceCgroup(const std::string& id, const std::vector<DeviceRule>& rules);
 
 // Removes the device cgroup of container `id` if it exists and is empty: a
