@@ -599,6 +599,7 @@ struct ExecFlags {
   std::vector<std::string> env;
   std::string user;
   std::string workdir;
+  bool privileged = false;
   std::vector<std::string> args;  // CONTAINER COMMAND [ARG...]
 };
 
@@ -613,6 +614,7 @@ int RunExec(const CommandContext& ctx, const ExecFlags& f) {
   spec.workdir = f.workdir;
   spec.interactive = f.interactive;
   spec.tty = f.tty;
+  spec.privileged = f.privileged;
   try {
     return runner::ExitCodeOf(runner::ExecInContainer(*store, record, spec));
   } catch (const runner::StartError& e) {
@@ -954,6 +956,7 @@ void AddExecCommand(CLI::App& app, CommandContext& ctx) {
   AddRepeated(cmd, "-e,--env", f->env, "Set environment variables");
   cmd->add_option("-u,--user", f->user, "Username or UID (format: <name|uid>[:<group|gid>])");
   cmd->add_option("-w,--workdir", f->workdir, "Working directory inside the container");
+  cmd->add_flag("--privileged", f->privileged, "Give the command every capability and no seccomp filter");
   cmd->prefix_command();
   cmd->callback([&ctx, f, cmd] {
     f->args = cmd->remaining();

@@ -130,7 +130,9 @@ ExitStatus ExecInContainer(const store::Store& store, const ContainerRecord& rec
   std::string device_cgroup = DeviceCgroupDir(live.id);
   if (::access(device_cgroup.c_str(), F_OK) == 0) cgroup_procs.push_back(device_cgroup + "/cgroup.procs");
   // Compiled before the fork: the child only loads it.
-  ProcessSecurity security = ResolveProcessSecurity(live.security, SeccompCacheDir(store));
+  ContainerSecurity container_security = live.security;
+  if (spec.privileged) container_security.privileged = true;
+  ProcessSecurity security = ResolveProcessSecurity(container_security, SeccompCacheDir(store));
 
   UniqueFd console, console_child;
   UniqueFd null_in;

@@ -31,6 +31,10 @@ struct ExecSpec {
   std::string workdir;           // empty: the container's
   bool interactive = false;      // pass stdin
   bool tty = false;              // a pseudo-terminal as stdio
+  // docker exec --privileged: every capability bld holds and no seccomp
+  // filter for this process; the container's mounts, masked paths and
+  // device cgroup stay as they are, as in Docker.
+  bool privileged = false;
 };
 
 // Runs the command and relays stdio (bld's 0, 1, 2) until it ends; returns

@@ -32,9 +32,28 @@ TEST_CASE("run and exec with a flag bld does not know say so and exit 125", "[e2
   CHECK(r.exit_code == 125);
   CHECK(r.err == "unknown shorthand flag: 'Z' in -Z\nSee 'bld run --help'.\n");
   std::string id = f.BldOk({"run", "-d", "busybox", "sleep", "3141"});
-  r = f.Bld({"exec", "--privileged=maybe", id, "true"});
+  r = f.Bld({"exec", "--privilegd", id, "true"});
   CHECK(r.exit_code == 125);
-  CHECK(r.err == "unknown flag: --privileged\nSee 'bld exec --help'.\n");
+  CHECK(r.err == "unknown flag: --privilegd\nSee 'bld exec --help'.\n");
+}
+
+TEST_CASE("exec --privileged gives its command every capability and no seccomp filter, not the container",
+          "[e2e][run][security]") {
+  ContainerFixture f;
+  std::string id = f.BldOk({"run", "-d", "busybox", "sleep", "3141"});
+  std::vector<std::string> status = {"grep", "-E", "^(CapEff|Seccomp):", "/proc/self/status"};
+  auto exec = [&](std::vector<std::string> flags) {
+    flags.insert(flags.begin(), "exec");
+    flags.push_back(id);
+    flags.insert(flags.end(), status.begin(), status.end());
+    return f.BldOk(flags);
+  };
+  std::string plain = exec({});
+  CHECK(plain == "CapEff:\t00000000a80425fb\nSeccomp:\t2");
+  std::string privileged = exec({"--privileged"});
+  CHECK_THAT(privileged, Catch::EndsWith("\nSeccomp:\t0"));
+  CHECK(privileged.substr(0, privileged.find('\n')) != "CapEff:\t00000000a80425fb");
+  CHECK(exec({}) == plain);  // the container itself is unchanged
 }
 
 TEST_CASE("a flag after the image belongs to the command", "[e2e][run][security]") {
