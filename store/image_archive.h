@@ -88,6 +88,13 @@ struct SaveRequest {
 // received part of the archive.
 void SaveImages(const Store& store, const std::vector<SaveRequest>& images, ArchiveFormat format, const ByteSink& sink);
 
+// The same as an OCI image layout on disk (`skopeo copy oci:DIR`, `umoci
+// unpack --image DIR`): the files the oci archive holds, written under `dir`,
+// which is created if missing and must be empty. Throws bld::Error as
+// SaveImages, or when `dir` cannot be written; `dir` may then hold part of
+// the layout.
+void SaveOciLayout(const Store& store, const std::vector<SaveRequest>& images, const std::string& dir);
+
 struct LoadedImage {
   Descriptor descriptor;  // what a ref should point at
   Digest image_id;        // the config digest (for an index, of the host's image if it has one)
