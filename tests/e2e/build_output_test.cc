@@ -71,7 +71,7 @@ void Require(const ProcessResult& r) {
 // Every path under `dir`, relative to it.
 std::set<std::string> Tree(const std::string& dir) {
   std::set<std::string> paths;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) paths.insert(fs::relative(entry.path(), dir));
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) paths.insert(entry.path().lexically_relative(dir));
   return paths;
 }
 

@@ -81,7 +81,7 @@ Descriptor TwoLayerImage(Store& store) {
 
 std::set<std::string> Tree(const std::string& dir) {
   std::set<std::string> paths;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) paths.insert(fs::relative(entry.path(), dir));
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) paths.insert(entry.path().lexically_relative(dir));
   return paths;
 }
 
