@@ -215,11 +215,14 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   store::GcLock gc_lock = LockStoreShared(*store);
   SshAgents agents(f.ssh, store->tmp_dir());
   o.ssh_agents = agents.sockets();
-  runner::InterruptScope interrupts;
+  // Ctrl-C stops a step cleanly while the build runs; once it is done it
+  // stops the outputs and pushes at once, as it stops bld save and bld push.
+  auto interrupts = std::make_optional<runner::InterruptScope>();
   // Loaded once: the builder builds from it and errors show its lines.
   builder::BuildInput input = builder::LoadBuildInput(o, store->tmp_dir());
   builder::BuildResult result;
   if (std::optional<int> failed = RunReported(*store, f, o, input, result)) return *failed;
+  interrupts.reset();
   Publish(*store, f, o, outputs, result);
   return 0;
 }

@@ -11,7 +11,10 @@
 //
 // Files are written under a temporary name and renamed when complete
 // (cli/output_file.h). At most one output may use stdout, and not when it
-// is a terminal; the image ID is then not printed on stdout.
+// is a terminal; the image ID is then not printed on stdout. Ctrl-C during
+// an export ends bld at once, as it ends `bld save`: a file output never
+// appears under its name half written (its temporary file stays beside it),
+// and a tar's scratch directory may stay in the store's tmp/.
 //
 // Thread-safety: one thread.
 #pragma once

@@ -12,7 +12,8 @@
 //    with the annotations io.containerd.image.name (the full name) and
 //    org.opencontainers.image.ref.name (its tag), as Docker 25 writes them,
 //    and blobs/sha256/<hex> for every blob, byte for byte as stored, so the
-//    manifest digests survive the trip.
+//    manifest digests survive the trip. SaveOciLayout writes the same
+//    files as a directory (BuildKit's oci exporter with tar=false).
 //
 // Saving streams: blobs go from the store to the sink through fixed-size
 // buffers. A docker-archive needs each layer's uncompressed size in its tar

@@ -95,10 +95,11 @@ TEST_CASE("-o DIR of a FROM scratch stage writes exactly its files, and names no
   Env env;
   WriteFile(env.context + "/Dockerfile",
             "FROM busybox AS build\nRUN mkdir /out && echo built > /out/app\n"
-            "FROM scratch\nCOPY --from=build /out/app /bin/app\nCOPY notes.txt /\n");
+            "FROM scratch AS dist\nCOPY --from=build /out/app /bin/app\nCOPY notes.txt /\n"
+            "FROM busybox\nRUN echo not-this-stage > /last\n");
   WriteFile(env.context + "/notes.txt", "notes\n");
   std::string dist = env.dir / "dist";
-  ProcessResult r = env.Build({"-o", dist});
+  ProcessResult r = env.Build({"--target", "dist", "-o", dist});
   Require(r);
   CHECK(Tree(dist) == std::set<std::string>{"bin", "bin/app", "notes.txt"});
   CHECK(ReadFile(dist + "/bin/app") == "built\n");
