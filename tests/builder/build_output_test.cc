@@ -1,5 +1,8 @@
 // `bld build -o SPEC`: BuildKit's output syntax, and every spec bld does not
 // carry out refused with the key or value named.
+//
+// No test name starts with "-": ctest hands the name to Catch as an argument,
+// and Catch would take "-o ..." for its own --out option.
 #include "builder/build_output.h"
 
 #include <catch2/catch.hpp>
@@ -23,13 +26,13 @@ std::string ErrorOf(const std::string& spec) {
 
 }  // namespace
 
-TEST_CASE("-o DIR is short for type=local,dest=DIR") {
+TEST_CASE("build -o DIR is short for type=local,dest=DIR") {
   BuildOutput out = ParseBuildOutput("./dist");
   CHECK(out.type == OutputType::kLocal);
   CHECK(out.dest == "./dist");
 }
 
-TEST_CASE("-o - is short for type=tar,dest=-") {
+TEST_CASE("build -o - is short for type=tar,dest=-") {
   BuildOutput out = ParseBuildOutput("-");
   CHECK(out.type == OutputType::kTar);
   CHECK(out.to_stdout());

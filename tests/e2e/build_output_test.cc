@@ -91,7 +91,7 @@ std::set<std::string> TarNames(const std::string& tar_bytes) {
 
 }  // namespace
 
-TEST_CASE("-o DIR of a FROM scratch stage writes exactly its files, and names no image") {
+TEST_CASE("build -o DIR of a FROM scratch stage writes exactly its files, and names no image") {
   Env env;
   WriteFile(env.context + "/Dockerfile",
             "FROM busybox AS build\nRUN mkdir /out && echo built > /out/app\n"
@@ -112,7 +112,7 @@ TEST_CASE("-o DIR of a FROM scratch stage writes exactly its files, and names no
   CHECK(named == std::vector<std::string>{"docker.io/library/busybox:latest"});
 }
 
-TEST_CASE("-o type=local of a busybox image has the RUN's files, honours its rm, and keeps owners and links") {
+TEST_CASE("build -o type=local of a busybox image has the RUN's files, honours its rm, and keeps owners and links") {
   Env env;
   WriteFile(env.context + "/Dockerfile", kRunDockerfile);
   std::string out = env.dir / "rootfs";
@@ -131,7 +131,7 @@ TEST_CASE("-o type=local of a busybox image has the RUN's files, honours its rm,
   CHECK(env.HasImage("kept:v1"));
 }
 
-TEST_CASE("-o type=tar writes the filesystem as one tar to a file, and -o - to stdout instead of the image ID") {
+TEST_CASE("build -o type=tar writes the filesystem as one tar to a file, and -o - to stdout instead of the image ID") {
   Env env;
   WriteFile(env.context + "/Dockerfile", kRunDockerfile);
   std::string file = env.dir / "rootfs.tar";
@@ -150,7 +150,7 @@ TEST_CASE("-o type=tar writes the filesystem as one tar to a file, and -o - to s
   CHECK(TarNames(piped.out) == names);
 }
 
-TEST_CASE("-o type=oci writes an archive skopeo reads, and with tar=false a layout umoci unpacks") {
+TEST_CASE("build -o type=oci writes an archive skopeo reads, and with tar=false a layout umoci unpacks") {
   Env env;
   WriteFile(env.context + "/Dockerfile", kRunDockerfile);
   std::string archive = env.dir / "app-oci.tar";
@@ -172,7 +172,7 @@ TEST_CASE("-o type=oci writes an archive skopeo reads, and with tar=false a layo
   CHECK_FALSE(env.HasImage("other/name:v2"));
 }
 
-TEST_CASE("-o type=docker writes a docker-archive skopeo reads, the image named by name=") {
+TEST_CASE("build -o type=docker writes a docker-archive skopeo reads, the image named by name=") {
   Env env;
   WriteFile(env.context + "/Dockerfile", kRunDockerfile);
   std::string archive = env.dir / "app-docker.tar";
@@ -185,7 +185,7 @@ TEST_CASE("-o type=docker writes a docker-archive skopeo reads, the image named 
   CHECK(json::parse(manifest.out)[0]["RepoTags"] == json({"team/app:v3"}));
 }
 
-TEST_CASE("-o type=image names the image, and push=true pushes it") {
+TEST_CASE("build -o type=image names the image, and push=true pushes it") {
   bld::testing::RegistryServer registry;
   Env env;
   WriteFile(env.context + "/Dockerfile", kRunDockerfile);
