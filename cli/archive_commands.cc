@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/output_file.h"
 #include "cli/source_date_epoch.h"
 #include "cli/store_lock.h"
 #include "registry/image_lookup.h"
@@ -63,58 +64,6 @@ class Input {
   std::string path_;
   int fd_ = -1;
   bool owned_ = false;
-};
-
-// A file written under a temporary name beside its final one, renamed into
-// place by Commit; removed if destroyed before.
-class OutputFile {
- public:
-  explicit OutputFile(const std::string& path) : path_(path) {
-    size_t slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-    temp_ = dir + "/." + base + ".tmp-XXXXXX";
-    fd_ = ::mkostemp(temp_.data(), O_CLOEXEC);
-    if (fd_ < 0) throw SysError("cannot create a file in " + dir + " for " + path);
-    // mkostemp makes the file 0600; the archive gets the mode any new file
-    // would get (0666 less the umask), as docker save -o gives it.
-    mode_t mask = ::umask(0);
-    ::umask(mask);
-    if (::fchmod(fd_, 0666 & ~mask) != 0) {
-      int err = errno;
-      ::close(fd_);
-      ::unlink(temp_.c_str());
-      throw SysError("cannot set the mode of " + temp_, err);
-    }
-  }
-  ~OutputFile() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-      ::unlink(temp_.c_str());
-    }
-  }
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-
-  void Write(const void* data, size_t size) { store::WriteAll(fd_, data, size, path_); }
-
-  void Commit() {
-    if (::fsync(fd_) != 0) throw SysError("cannot flush " + path_ + " to disk");
-    if (::close(std::exchange(fd_, -1)) != 0) {
-      ::unlink(temp_.c_str());
-      throw SysError("cannot write " + path_);
-    }
-    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
-      int err = errno;
-      ::unlink(temp_.c_str());
-      throw SysError("cannot move the archive into place at " + path_, err);
-    }
-  }
-
- private:
-  std::string path_;
-  std::string temp_;
-  int fd_ = -1;
 };
 
 // A name for a new ref: canonical, and with a tag, not a digest.

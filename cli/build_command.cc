@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <optional>
 
 #include "builder/builder.h"
+#include "cli/build_outputs.h"
 #include "cli/build_secrets.h"
 #include "cli/commands.h"
 #include "cli/error_report.h"
@@ -47,6 +49,7 @@ struct BuildFlags {
   std::vector<std::string> ssh;
   std::vector<std::string> security_opts;
   std::vector<std::string> allow;
+  std::vector<std::string> outputs;
   std::string context;
 };
 
@@ -69,20 +72,22 @@ std::map<std::string, std::string> KeyValues(const std::vector<std::string>& ite
 }
 
 // The builder's options from the flags, each value checked: one bld does
-// not implement is refused, never ignored.
-builder::BuildOptions OptionsFrom(const BuildFlags& f) {
+// not implement is refused, never ignored. The names of type=image outputs
+// are -t names too.
+builder::BuildOptions OptionsFrom(const BuildFlags& f, const std::vector<builder::BuildOutput>& outputs) {
   builder::BuildOptions o;
   for (const std::string& t : f.tags) {
     registry::CanonicalRefName(t);  // refuse a bad name before building
     o.tags.push_back(t);
   }
+  for (const std::string& name : ImageOutputNames(outputs)) o.tags.push_back(name);
   o.build_args = KeyValues(f.build_args, true);
   o.labels = KeyValues(f.labels, false);
   o.target = f.target;
   o.no_cache = f.no_cache;
   o.pull = f.pull;
   o.registry = RegistryOptionsFrom(f.insecure);
-  if (f.push && f.tags.empty()) throw Error("--push needs a name to push: add -t NAME[:TAG]");
+  if (f.push && o.tags.empty()) throw Error("--push needs a name to push: add -t NAME[:TAG]");
   o.platform = f.platform;
   const char* explain_env = std::getenv("BLD_EXPLAIN");
   o.explain = f.explain || (explain_env && std::string(explain_env) == "1");
@@ -168,8 +173,41 @@ std::optional<int> RunReported(store::Store& store, const BuildFlags& f, const b
   return std::nullopt;
 }
 
+// What --push and type=image,push=true outputs push, each name once.
+std::vector<std::string> PushNames(const BuildFlags& f, const builder::BuildOptions& o,
+                                   const std::vector<builder::BuildOutput>& outputs) {
+  std::vector<std::string> names = f.push ? o.tags : std::vector<std::string>{};
+  for (const std::string& name : OutputPushNames(outputs, f.tags))
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  return names;
+}
+
+// After a successful build: the -o outputs, the pushes, the image ID.
+void Publish(store::Store& store, const BuildFlags& f, const builder::BuildOptions& o,
+             const std::vector<builder::BuildOutput>& outputs, const builder::BuildResult& result) {
+  if (!f.quiet) {
+    std::fprintf(stderr, "writing image %s\n", result.image_id.str().c_str());
+    for (const std::string& t : o.tags)
+      std::fprintf(stderr, "naming to %s\n", registry::CanonicalRefName(t).c_str());
+  }
+  WriteOutputs(store, outputs, result.manifest, f.tags, o.source_date_epoch, f.quiet);
+  // Pushed before the image ID is printed, so that a script reading the
+  // ID knows the image is in the registry; push output goes to stderr to
+  // keep stdout for the ID.
+  for (const std::string& name : PushNames(f, o, outputs)) PushImage(store, name, f.insecure, f.quiet, stderr);
+  // An output on stdout owns it.
+  if (!WritesStdout(outputs)) std::printf("%s\n", result.image_id.str().c_str());
+  if (!f.iidfile.empty()) {
+    std::ofstream out(f.iidfile, std::ios::trunc);
+    out << result.image_id.str();
+    if (!out) throw SysError("cannot write --iidfile " + f.iidfile);
+  }
+}
+
 int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
-  builder::BuildOptions o = OptionsFrom(f);
+  std::vector<builder::BuildOutput> outputs = ParseOutputs(f.outputs);
+  builder::BuildOptions o = OptionsFrom(f, outputs);
+  PushNames(f, o, outputs);  // a push without a name is refused before the build
   SetSources(f, o);
   SetEntitlements(f, o);
   o.secrets = ReadSecrets(f.secrets);
@@ -177,28 +215,15 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   store::GcLock gc_lock = LockStoreShared(*store);
   SshAgents agents(f.ssh, store->tmp_dir());
   o.ssh_agents = agents.sockets();
-  runner::InterruptScope interrupts;
+  // Ctrl-C stops a step cleanly while the build runs; once it is done it
+  // stops the outputs and pushes at once, as it stops bld save and bld push.
+  auto interrupts = std::make_optional<runner::InterruptScope>();
   // Loaded once: the builder builds from it and errors show its lines.
   builder::BuildInput input = builder::LoadBuildInput(o, store->tmp_dir());
   builder::BuildResult result;
   if (std::optional<int> failed = RunReported(*store, f, o, input, result)) return *failed;
-  if (!f.quiet) {
-    std::fprintf(stderr, "writing image %s\n", result.image_id.str().c_str());
-    for (const std::string& t : o.tags)
-      std::fprintf(stderr, "naming to %s\n", registry::CanonicalRefName(t).c_str());
-  }
-  // Pushed before the image ID is printed, so that a script reading the
-  // ID knows the image is in the registry; push output goes to stderr to
-  // keep stdout for the ID.
-  if (f.push) {
-    for (const std::string& t : o.tags) PushImage(*store, t, f.insecure, f.quiet, stderr);
-  }
-  std::printf("%s\n", result.image_id.str().c_str());
-  if (!f.iidfile.empty()) {
-    std::ofstream out(f.iidfile, std::ios::trunc);
-    out << result.image_id.str();
-    if (!out) throw SysError("cannot write --iidfile " + f.iidfile);
-  }
+  interrupts.reset();
+  Publish(*store, f, o, outputs, result);
   return 0;
 }
 
@@ -233,6 +258,10 @@ void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--allow", f->allow,
                   "Entitlement: security.insecure (RUN --security=insecure runs privileged) or network.host "
                   "(RUN --network=host, always allowed); repeatable");
+  cmd->add_option("-o,--output", f->outputs,
+                  "Export the result: DIR, -, or type=local,dest=DIR | type=tar,dest=FILE|- | "
+                  "type=oci,dest=FILE|-[,tar=false][,name=REF] | type=docker,dest=FILE|-[,name=REF] | "
+                  "type=image[,name=REF][,push=true]; repeatable");
   cmd->add_option("context", f->context, "Build context: a directory, or - for a tar on stdin")->required();
   cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunBuild(ctx, *f); }); });
 }

@@ -2,10 +2,15 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <exception>
 #include <map>
 #include <memory>
@@ -18,9 +23,11 @@
 #include "store/archive_handles.h"
 #include "store/archive_reader.h"
 #include "store/error.h"
+#include "store/fd_io.h"
 #include "store/image.h"
 #include "store/layer_reader.h"
 #include "store/quote.h"
+#include "store/unique_fd.h"
 
 namespace bld::store {
 
@@ -116,7 +123,34 @@ std::string LayerMediaType(Compression compression, const std::string& what) {
 // ---------------------------------------------------------------------------
 // Writing
 
-class TarWriter {
+// Where a saved archive's entries go: a tar stream, or (an OCI layout with
+// tar=false) a directory. Paths are relative, a directory's with a '/'.
+class EntryWriter {
+ public:
+  virtual ~EntryWriter() = default;
+  virtual void AddDirectory(const std::string& path) = 0;
+  virtual void AddFile(const std::string& path, std::string_view content) = 0;
+  // An entry of exactly `size` bytes from `source`; throws if the source
+  // gives another count (a tar header is written already).
+  virtual void AddStream(const std::string& path, uint64_t size, const ByteSource& source) = 0;
+};
+
+// Copies `size` bytes from `source` to `write` through `buffer`; throws if
+// the source gives another count.
+void CopyExactly(const std::string& path, uint64_t size, const ByteSource& source, std::vector<char>& buffer,
+                 const std::function<void(const void*, size_t)>& write) {
+  uint64_t total = 0;
+  while (size_t n = source(buffer.data(), buffer.size())) {
+    total += n;
+    if (total > size) break;
+    write(buffer.data(), n);
+  }
+  if (total != size)
+    throw Error("the content of " + path + " changed while it was written: " + std::to_string(size) +
+                " bytes were expected, " + (total > size ? "more" : std::to_string(total)) + " came");
+}
+
+class TarWriter : public EntryWriter {
  public:
   explicit TarWriter(const ByteSink& sink) : sink_(sink), a_(archive_write_new()), buffer_(kCopyBufferSize) {
     if (!a_) throw Error("cannot allocate a libarchive writer");
@@ -128,28 +162,18 @@ class TarWriter {
 
   // Abandoned without Finish (an error): libarchive flushes what it holds
   // when freed, and none of it may reach the sink.
-  ~TarWriter() { discard_output_ = true; }
+  ~TarWriter() override { discard_output_ = true; }
 
-  void AddDirectory(const std::string& path) { WriteHeader(path, AE_IFDIR | kDirectoryMode, 0); }
+  void AddDirectory(const std::string& path) override { WriteHeader(path, AE_IFDIR | kDirectoryMode, 0); }
 
-  void AddFile(const std::string& path, std::string_view content) {
+  void AddFile(const std::string& path, std::string_view content) override {
     WriteHeader(path, AE_IFREG | kFileMode, content.size());
     WriteData(content.data(), content.size(), path);
   }
 
-  // An entry of exactly `size` bytes from `source`; throws if the source
-  // gives another count (the header is written already).
-  void AddStream(const std::string& path, uint64_t size, const ByteSource& source) {
+  void AddStream(const std::string& path, uint64_t size, const ByteSource& source) override {
     WriteHeader(path, AE_IFREG | kFileMode, size);
-    uint64_t total = 0;
-    while (size_t n = source(buffer_.data(), buffer_.size())) {
-      total += n;
-      if (total > size) break;
-      WriteData(buffer_.data(), n, path);
-    }
-    if (total != size)
-      throw Error("the content of " + path + " changed while it was written: " + std::to_string(size) +
-                  " bytes were expected, " + (total > size ? "more" : std::to_string(total)) + " came");
+    CopyExactly(path, size, source, buffer_, [&](const void* data, size_t n) { WriteData(data, n, path); });
   }
 
   void Finish() { Check(archive_write_close(a_.get()), "finish the archive"); }
@@ -199,12 +223,52 @@ class TarWriter {
   bool discard_output_ = false;
 };
 
+
+// Entries as files under a directory: an OCI image layout on disk.
+class DirectoryWriter : public EntryWriter {
+ public:
+  explicit DirectoryWriter(std::string dir) : dir_(std::move(dir)), buffer_(kCopyBufferSize) {}
+
+  void AddDirectory(const std::string& path) override {
+    std::string full = dir_ + "/" + path;
+    if (::mkdir(full.c_str(), kDirectoryMode) != 0 && errno != EEXIST) throw SysError("cannot create " + full);
+  }
+
+  void AddFile(const std::string& path, std::string_view content) override {
+    UniqueFd fd = Create(path);
+    WriteAll(fd.get(), content.data(), content.size(), dir_ + "/" + path);
+    Close(std::move(fd), path);
+  }
+
+  void AddStream(const std::string& path, uint64_t size, const ByteSource& source) override {
+    UniqueFd fd = Create(path);
+    std::string full = dir_ + "/" + path;
+    CopyExactly(path, size, source, buffer_, [&](const void* data, size_t n) { WriteAll(fd.get(), data, n, full); });
+    Close(std::move(fd), path);
+  }
+
+ private:
+  UniqueFd Create(const std::string& path) {
+    std::string full = dir_ + "/" + path;
+    UniqueFd fd(::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode));
+    if (!fd) throw SysError("cannot create " + full);
+    return fd;
+  }
+
+  void Close(UniqueFd fd, const std::string& path) {
+    if (::close(fd.release()) != 0) throw SysError("cannot write " + dir_ + "/" + path);
+  }
+
+  std::string dir_;
+  std::vector<char> buffer_;
+};
+
 ByteSource BlobSource(BlobReader& reader) {
   return [&reader](void* data, size_t size) { return reader.Read(data, size); };
 }
 
 // A layer as an uncompressed tar of known size, as a docker-archive holds it.
-void WriteUncompressedLayer(const Store& store, TarWriter& tar, const std::string& path, const Descriptor& layer,
+void WriteUncompressedLayer(const Store& store, EntryWriter& tar, const std::string& path, const Descriptor& layer,
                             const Digest& diff_id) {
   std::string what = "layer " + layer.digest.str();
   uint64_t size = 0;
@@ -235,7 +299,7 @@ void WriteUncompressedLayer(const Store& store, TarWriter& tar, const std::strin
   tar.AddStream(path, size, [&](void* data, size_t n) { return decompressed.Read(data, n); });
 }
 
-void WriteBlob(const Store& store, TarWriter& tar, const std::string& path, const Descriptor& blob) {
+void WriteBlob(const Store& store, EntryWriter& tar, const std::string& path, const Descriptor& blob) {
   BlobReader reader = store.blobs().Open(blob.digest);
   if (reader.size() != static_cast<uint64_t>(blob.size))
     throw Error("blob " + blob.digest.str() + " is " + std::to_string(reader.size()) +
@@ -243,7 +307,7 @@ void WriteBlob(const Store& store, TarWriter& tar, const std::string& path, cons
   tar.AddStream(path, reader.size(), BlobSource(reader));
 }
 
-void SaveDocker(const Store& store, const std::vector<SaveRequest>& requests, TarWriter& tar) {
+void SaveDocker(const Store& store, const std::vector<SaveRequest>& requests, EntryWriter& tar) {
   struct Entry {
     Image image;
     std::vector<std::string> repo_tags;
@@ -295,7 +359,7 @@ void SaveDocker(const Store& store, const std::vector<SaveRequest>& requests, Ta
   }
 }
 
-void SaveOci(const Store& store, const std::vector<SaveRequest>& requests, TarWriter& tar) {
+void SaveOci(const Store& store, const std::vector<SaveRequest>& requests, EntryWriter& tar) {
   ImageIndex index;
   index.media_type = std::string(media_type::kOciIndex);
   std::vector<Descriptor> blobs;
@@ -708,6 +772,16 @@ void SaveImages(const Store& store, const std::vector<SaveRequest>& images, Arch
     SaveOci(store, images, tar);
   }
   tar.Finish();
+}
+
+void SaveOciLayout(const Store& store, const std::vector<SaveRequest>& images, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error("cannot create the directory " + dir + ": " + ec.message());
+  if (!std::filesystem::is_empty(dir, ec) || ec)
+    throw Error("cannot write an OCI layout into " + dir + ": " + (ec ? ec.message() : "it is not empty"));
+  DirectoryWriter writer(dir);
+  SaveOci(store, images, writer);
 }
 
 LoadResult LoadImages(Store& store, const ByteSource& archive, const std::string& archive_name) {

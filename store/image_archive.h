@@ -12,7 +12,8 @@
 //    with the annotations io.containerd.image.name (the full name) and
 //    org.opencontainers.image.ref.name (its tag), as Docker 25 writes them,
 //    and blobs/sha256/<hex> for every blob, byte for byte as stored, so the
-//    manifest digests survive the trip.
+//    manifest digests survive the trip. SaveOciLayout writes the same
+//    files as a directory (BuildKit's oci exporter with tar=false).
 //
 // Saving streams: blobs go from the store to the sink through fixed-size
 // buffers. A docker-archive needs each layer's uncompressed size in its tar
@@ -87,6 +88,13 @@ struct SaveRequest {
 // missing or does not hold what its descriptor says; the sink may then have
 // received part of the archive.
 void SaveImages(const Store& store, const std::vector<SaveRequest>& images, ArchiveFormat format, const ByteSink& sink);
+
+// The same as an OCI image layout on disk (`skopeo copy oci:DIR`, `umoci
+// unpack --image DIR`): the files the oci archive holds, written under `dir`,
+// which is created if missing and must be empty. Throws bld::Error as
+// SaveImages, or when `dir` cannot be written; `dir` may then hold part of
+// the layout.
+void SaveOciLayout(const Store& store, const std::vector<SaveRequest>& images, const std::string& dir);
 
 struct LoadedImage {
   Descriptor descriptor;  // what a ref should point at
