@@ -88,6 +88,11 @@ builder::BuildOptions OptionsFrom(const BuildFlags& f, const std::vector<builder
   o.pull = f.pull;
   o.registry = RegistryOptionsFrom(f.insecure);
   if (f.push && o.tags.empty()) throw Error("--push needs a name to push: add -t NAME[:TAG]");
+  // Refused, not half done: a list would otherwise build only one of them.
+  if (f.platform.find(',') != std::string::npos)
+    throw Error("--platform " + f.platform +
+                ": building several platforms in one build is not supported yet; build each platform with its own "
+                "bld build --platform P");
   o.platform = f.platform;
   const char* explain_env = std::getenv("BLD_EXPLAIN");
   o.explain = f.explain || (explain_env && std::string(explain_env) == "1");
