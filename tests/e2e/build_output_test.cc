@@ -56,11 +56,7 @@ struct Env {
     auto store = bld::store::Store::Open(root);
     return bld::registry::FindLocalImage(*store, name).has_value();
   }
-  ProcessResult Skopeo(std::vector<std::string> args) const {
-    WriteFile(dir / "policy.json", R"({"default":[{"type":"insecureAcceptAnything"}]})");
-    args.insert(args.begin(), {"skopeo", "--policy", dir / "policy.json"});
-    return RunProcess(args);
-  }
+  ProcessResult Skopeo(std::vector<std::string> args) const { return bld::testing::RunSkopeo(dir, std::move(args)); }
 };
 
 void Require(const ProcessResult& r) {

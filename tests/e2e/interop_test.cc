@@ -45,11 +45,7 @@ struct Fixture {
   }
 
   // Runs skopeo with a policy of its own (no system policy.json needed).
-  ProcessResult Skopeo(std::vector<std::string> args) const {
-    WriteFile(dir / "policy.json", R"({"default":[{"type":"insecureAcceptAnything"}]})");
-    args.insert(args.begin(), {"skopeo", "--policy", dir / "policy.json"});
-    return RunProcess(args);
-  }
+  ProcessResult Skopeo(std::vector<std::string> args) const { return bld::testing::RunSkopeo(dir, std::move(args)); }
 
   static void Require(const ProcessResult& r) {
     INFO(r.out << r.err);

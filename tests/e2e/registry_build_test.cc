@@ -31,11 +31,7 @@ struct Fixture {
     args.insert(args.begin(), {"--root", store.empty() ? root : store});
     return RunBld(args, "", env);
   }
-  ProcessResult Skopeo(std::vector<std::string> args) {
-    WriteFile(dir / "policy.json", R"({"default":[{"type":"insecureAcceptAnything"}]})");
-    args.insert(args.begin(), {"skopeo", "--policy", dir / "policy.json"});
-    return RunProcess(args);
-  }
+  ProcessResult Skopeo(std::vector<std::string> args) { return bld::testing::RunSkopeo(dir, std::move(args)); }
   void ImportBusybox(const std::string& name) {
     bld::testing::MakeBusyboxTar(dir / "busybox.tar");
     Require(Bld({"import", dir / "busybox.tar", name}));

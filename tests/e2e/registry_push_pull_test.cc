@@ -53,11 +53,7 @@ struct Env {
     args.insert(args.begin(), {"--root", root});
     return RunBld(args, input, vars);
   }
-  ProcessResult Skopeo(std::vector<std::string> args) {
-    WriteFile(dir / "policy.json", R"({"default":[{"type":"insecureAcceptAnything"}]})");
-    args.insert(args.begin(), {"skopeo", "--policy", dir / "policy.json"});
-    return RunProcess(args);
-  }
+  ProcessResult Skopeo(std::vector<std::string> args) { return bld::testing::RunSkopeo(dir, std::move(args)); }
   // Puts the image in the store the bld commands use.
   void Put(const std::string& name, const TestImage& image) {
     auto store = bld::store::Store::Open(root);

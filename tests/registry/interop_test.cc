@@ -38,12 +38,8 @@ using nlohmann::json;
 
 namespace {
 
-// skopeo with a policy of its own, so that no system policy.json is needed.
 ProcessResult Skopeo(const TempDir& dir, std::vector<std::string> args) {
-  WriteFile(dir / "policy.json", R"({"default":[{"type":"insecureAcceptAnything"}]})");
-  std::vector<std::string> argv = {"skopeo", "--policy", dir / "policy.json"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunProcess(argv);
+  return bld::testing::RunSkopeo(dir, std::move(args));
 }
 
 // skopeo pushes an OCI layout to the registry; returns the pushed name.

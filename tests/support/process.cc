@@ -144,4 +144,10 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+ProcessResult RunSkopeo(const TempDir& dir, std::vector<std::string> args) {
+  WriteFile(dir / "policy.json", R"({"default":[{"type":"insecureAcceptAnything"}]})");
+  args.insert(args.begin(), {"skopeo", "--policy", dir / "policy.json"});
+  return RunProcess(args);
+}
+
 }  // namespace bld::testing

@@ -50,4 +50,8 @@ class TempDir {
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
 
+// Runs skopeo with a policy of its own written into `dir` (accept
+// anything), so that no system policy.json is needed.
+ProcessResult RunSkopeo(const TempDir& dir, std::vector<std::string> args);
+
 }  // namespace bld::testing
