@@ -82,7 +82,7 @@ std::string CreateDeviceCgroup(const std::string& id, const std::vector<DeviceRu
   std::string parent = dir.substr(0, dir.rfind('/'));
   if (::mkdir(parent.c_str(), kCgroupDirMode) != 0 && errno != EEXIST)
     throw RunnerSysError("create cgroup " + parent);
-  bool v1 = HasV1DeviceController();
+  bool v1 = dir.starts_with(kDeviceHierarchy);
   // On cgroup v2 a process is in one cgroup only: a `bld run` container's
   // resource limits (cgroups.h) may have made it already, and the filter
   // goes onto that one.
