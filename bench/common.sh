@@ -1,8 +1,9 @@
 # Shared helpers for the benchmark scripts (sourced, not run).
 
 # A busybox root filesystem tar from Debian's busybox-static, the base image
-# every benchmark builds on: make_busybox_tar OUT.tar
-make_busybox_tar() { "$(dirname "${BASH_SOURCE[0]}")/../scripts/busybox-rootfs.sh" "$1"; }
+# every benchmark builds on: make_busybox_tar OUT.tar [BUSYBOX] (BUSYBOX: another
+# architecture's binary, see scripts/busybox-rootfs.sh)
+make_busybox_tar() { "$(dirname "${BASH_SOURCE[0]}")/../scripts/busybox-rootfs.sh" "$@"; }
 
 # Milliseconds since the epoch.
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -36,4 +37,18 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 CONF
   export CONTAINERS_STORAGE_CONF=$dir/storage.conf CONTAINERS_CONF=$dir/containers.conf
+}
+
+# Removes the buildah storage at $buildah_dir (the caller's variable, made
+# with setup_containers_env): its containers and images, then whatever it
+# left mounted.
+wipe_buildah() {
+  [[ -n $buildah_dir && -d $buildah_dir ]] || return 0
+  buildah rm -a >/dev/null 2>&1 || true
+  buildah rmi -a -f >/dev/null 2>&1 || true
+  findmnt -rn -o TARGET | awk -v d="$buildah_dir/" 'index($0, d) == 1' | sort -r |
+    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+  rm -rf "$buildah_dir"
+  buildah_dir=
+  unset CONTAINERS_STORAGE_CONF CONTAINERS_CONF
 }

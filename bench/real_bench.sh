@@ -108,17 +108,6 @@ registry_pid=
 buildah_dir=
 child=
 
-# buildah's storage: its containers and images, then whatever it left mounted.
-wipe_buildah() {
-  [[ -n $buildah_dir && -d $buildah_dir ]] || return 0
-  buildah rm -a >/dev/null 2>&1 || true
-  buildah rmi -a -f >/dev/null 2>&1 || true
-  findmnt -rn -o TARGET | awk -v d="$buildah_dir/" 'index($0, d) == 1' | sort -r |
-    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
-  rm -rf "$buildah_dir"
-  buildah_dir=
-  unset CONTAINERS_STORAGE_CONF CONTAINERS_CONF
-}
 cleanup() {
   local status=$?
   set +e

@@ -1,6 +1,7 @@
 #include "builder/builder.h"
 
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "builder/stage_builder.h"
 #include "builder/stat_cache.h"
 #include "builder/step_executor.h"
+#include "builder/step_flights.h"
 #include "parser/dockerfile.h"
 #include "store/image.h"
 #include "store/platform.h"
@@ -21,20 +23,13 @@ namespace bld::builder {
 
 namespace {
 
-parser::Dockerfile Parse(const BuildOptions& options, const BuildInput& input) {
+parser::Dockerfile Parse(const BuildOptions& options, const BuildInput& input, const store::Platform& platform) {
   parser::ParseOptions po;
   po.file_name = input.dockerfile_name;
   po.target = options.target;
   po.build_args = options.build_args;
-  po.platform = options.platform;
+  po.platform = store::FormatPlatform(platform);
   return parser::ParseDockerfile(input.dockerfile_text, po);
-}
-
-std::vector<StageNode> NeededStages(const parser::Dockerfile& df) {
-  std::vector<StageNode> nodes;
-  for (const parser::Stage& s : df.stages)
-    if (s.needed) nodes.push_back({s.index, s.depends_on});
-  return nodes;
 }
 
 int Parallelism(const BuildOptions& options) {
@@ -42,40 +37,116 @@ int Parallelism(const BuildOptions& options) {
   return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
 }
 
+std::vector<store::Platform> TargetPlatforms(const BuildOptions& options) {
+  std::vector<store::Platform> platforms;
+  for (const std::string& text : options.platforms) {
+    store::Platform p = store::ParsePlatform(text);
+    if (std::find(platforms.begin(), platforms.end(), p) == platforms.end()) platforms.push_back(p);
+  }
+  if (platforms.empty()) platforms.push_back(store::HostPlatform());
+  return platforms;
+}
+
+// What every graph of one build shares.
+struct SharedParts {
+  const BuildOptions& options;
+  const BuildInput& input;
+  StatCache& stat_cache;
+  StoreImageSource& images;
+  ContainerRuntime& runtime;
+  BuildCache& cache;
+  BuildEvents& events;
+  Cancellation& cancel;
+  BuildCounters& counters;
+  LayerBlobs& blobs;
+  StepFlights* flights;
+  std::string scratch_dir;
+};
+
+// One platform's graph of stages: its own parse of the Dockerfile (the
+// TARGET* args differ) and its own stage results.
+class PlatformGraph {
+ public:
+  PlatformGraph(SharedParts& shared, store::Platform platform, bool several)
+      : platform_(std::move(platform)),
+        df_(Parse(shared.options, shared.input, platform_)),
+        results_(df_.stages.size()),
+        env_{shared.options, df_,           shared.input.dockerfile_name, *shared.input.context,
+             shared.stat_cache, shared.images, shared.runtime, shared.cache, shared.events, shared.cancel,
+             results_,          shared.counters, platform_, shared.scratch_dir,
+             [] { return std::chrono::system_clock::now(); }, nullptr, shared.flights,
+             several ? store::FormatPlatform(platform_) + " " : ""} {
+    // The layers of the stages the image is made of get their blobs while
+    // the build goes on; other stages' layers stay snapshots (layer_blobs.h).
+    for (int s = df_.target; s >= 0; s = df_.stages[s].base_stage) image_stages_.insert(s);
+    LayerBlobs& blobs = shared.blobs;
+    env_.layer_added = [this, &blobs](int stage, const ImageState& state) {
+      if (image_stages_.count(stage)) blobs.Start(LayerChainIds(state).back(), state.config.rootfs.diff_ids.back());
+    };
+  }
+
+  const parser::Dockerfile& dockerfile() const { return df_; }
+  const store::Platform& platform() const { return platform_; }
+  BuildEnv& env() { return env_; }
+  std::vector<StageNode> NeededStages(int offset) const {
+    std::vector<StageNode> nodes;
+    for (const parser::Stage& s : df_.stages) {
+      if (!s.needed) continue;
+      StageNode node{s.index + offset, {}};
+      for (int d : s.depends_on) node.depends_on.push_back(d + offset);
+      nodes.push_back(std::move(node));
+    }
+    return nodes;
+  }
+  void BuildStage(int index) { results_.Set(index, builder::BuildStage(env_, df_.stages[index])); }
+  ImageState Target() const { return results_.Get(df_.target).state; }
+
+ private:
+  store::Platform platform_;
+  parser::Dockerfile df_;
+  StageResults results_;
+  BuildEnv env_;
+  std::set<int> image_stages_;
+};
+
+// Runs every graph's stages as one DAG, so that the platforms of a build
+// run in parallel and the first failure anywhere cancels the rest.
+void RunGraphs(std::vector<std::unique_ptr<PlatformGraph>>& graphs, const BuildOptions& options, Cancellation& cancel) {
+  std::vector<StageNode> nodes;
+  std::vector<std::pair<PlatformGraph*, int>> owner;  // node index -> graph, stage
+  for (auto& g : graphs) {
+    int offset = static_cast<int>(owner.size());
+    for (size_t s = 0; s < g->dockerfile().stages.size(); ++s) owner.emplace_back(g.get(), static_cast<int>(s));
+    for (StageNode& n : g->NeededStages(offset)) nodes.push_back(std::move(n));
+  }
+  RunStages(nodes, Parallelism(options), cancel, [&](int node) { owner[node].first->BuildStage(owner[node].second); });
+}
+
 }  // namespace
 
 BuildResult Build(store::Store& store, const BuildOptions& options, const BuildInput& input,
                   const EventSink& sink) {
-  parser::Dockerfile df = Parse(options, input);
   BuildEvents events(sink);
-  for (const parser::Warning& w : df.warnings)
-    events.Warning(input.dockerfile_name + ":" + std::to_string(w.line) + ": " + w.message);
-  CheckRunEntitlements(df, input.dockerfile_name, options);
-
   StatCache stat_cache(store.meta());
   BuildCache cache(store);
   StoreImageSource images(store, options.registry, options.pull);
   ContainerRuntime runtime(store);
   Cancellation cancel;
-  StageResults results(df.stages.size());
   BuildCounters counters;
-  store::Platform platform = options.platform.empty() ? store::HostPlatform() : store::ParsePlatform(options.platform);
-  BuildEnv env{options, df,      input.dockerfile_name, *input.context, stat_cache, images, runtime,
-               cache,   events,  cancel,                results,        counters,   platform, store.tmp_dir(),
-               [] { return std::chrono::system_clock::now(); }, nullptr};
-
-  // The layers of the stages the image is made of get their blobs while the
-  // build goes on; other stages' layers stay snapshots (layer_blobs.h).
-  std::set<int> image_stages;
-  for (int s = df.target; s >= 0; s = df.stages[s].base_stage) image_stages.insert(s);
-  LayerBlobs blobs(store, LayerOptions(env), Parallelism(options));
-  env.layer_added = [&](int stage, const ImageState& state) {
-    if (image_stages.count(stage)) blobs.Start(LayerChainIds(state).back(), state.config.rootfs.diff_ids.back());
-  };
+  LayerBlobs blobs(store, LayerOptions(options), Parallelism(options));
+  std::vector<store::Platform> platforms = TargetPlatforms(options);
+  StepFlights flights;
+  SharedParts shared{options, input,  stat_cache, images, runtime, cache, events, cancel, counters, blobs,
+                     platforms.size() > 1 ? &flights : nullptr, store.tmp_dir()};
+  std::vector<std::unique_ptr<PlatformGraph>> graphs;
+  for (const store::Platform& p : platforms) graphs.push_back(std::make_unique<PlatformGraph>(shared, p, platforms.size() > 1));
+  // The Dockerfile is the same for every platform: its warnings once.
+  for (const parser::Warning& w : graphs.front()->dockerfile().warnings)
+    events.Warning(input.dockerfile_name + ":" + std::to_string(w.line) + ": " + w.message);
+  for (auto& g : graphs) CheckRunEntitlements(g->dockerfile(), input.dockerfile_name, options);
 
   try {
-    RunStages(NeededStages(df), Parallelism(options), cancel,
-              [&](int index) { results.Set(index, BuildStage(env, df.stages[index])); });
+    RunGraphs(graphs, options, cancel);
   } catch (...) {
     // What the steps that ran found out stays useful: the next build hits.
     stat_cache.Flush();
@@ -88,12 +159,17 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   ImageWriteOptions write;
   write.tags = options.tags;
   write.labels = options.labels;
-  write.platform = platform;
+  write.platform = platforms.front();
   write.oci_format = options.oci_format;
-  write.created_fallback = HistoryTime(env);
-  ImageState target = results.Get(df.target).state;
-  target.layers = blobs.Materialize(target);
-  WrittenImage image = WriteBuiltImage(store, target, write);
+  write.created_fallback = HistoryTime(graphs.front()->env());
+  std::vector<PlatformImage> built;
+  for (auto& g : graphs) {
+    ImageState target = g->Target();
+    target.layers = blobs.Materialize(target);
+    built.push_back({g->platform(), std::move(target)});
+  }
+  WrittenImage image = built.size() == 1 ? WriteBuiltImage(store, built.front().state, write)
+                                         : WriteBuiltIndex(store, built, write);
   BuildResult result;
   result.image_id = image.image_id;
   result.manifest = image.manifest;

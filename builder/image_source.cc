@@ -12,6 +12,22 @@
 
 namespace bld::builder {
 
+namespace {
+
+// A single-platform image used for another platform would make an image
+// whose files are not what its platform says: refused, as BuildKit refuses
+// a base with no manifest for the platform.
+void CheckPlatform(const std::string& name, const store::ImageConfig& config, const store::Platform& wanted) {
+  if (config.architecture.empty() || config.os.empty()) return;
+  store::Platform have = store::NormalizePlatform({config.architecture, config.os, config.os_version, config.variant});
+  if (store::MatchRank(wanted, have)) return;
+  throw Error("image " + name + " is for " + store::FormatPlatform(have) + ", not " + store::FormatPlatform(wanted) +
+              ": use an image for " + store::FormatPlatform(wanted) + " (one made with `bld import --platform " +
+              store::FormatPlatform(wanted) + "`, or a multi-platform image that has one)");
+}
+
+}  // namespace
+
 ResolvedImage StoreImageSource::Resolve(const std::string& name, const store::Platform& platform) {
   std::optional<store::Descriptor> desc;
   if (pull_) {
@@ -25,6 +41,7 @@ ResolvedImage StoreImageSource::Resolve(const std::string& name, const store::Pl
     }
   }
   store::Image image = store::ReadImage(store_, *desc, platform);
+  CheckPlatform(name, image.config, platform);
   ResolvedImage r;
   r.state.config = image.config;
   r.state.layers = image.manifest.layers;

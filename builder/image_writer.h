@@ -1,5 +1,6 @@
 // The end of a build: the target stage's state becomes an image in the
-// store, and every -t name points at it.
+// store (or, for several platforms, an image index), and every -t name
+// points at it.
 //
 // The config gets the --label values and, when the Dockerfile never set
 // them, the target platform; its `created` is the last history entry's time,
@@ -34,5 +35,17 @@ struct WrittenImage {
 };
 
 WrittenImage WriteBuiltImage(store::Store& store, const ImageState& state, const ImageWriteOptions& options);
+
+// The result of a multi-platform build: one image per platform, each
+// written as WriteBuiltImage writes it (its config names `platform` when the
+// Dockerfile's base named none), and an image index over them (a manifest
+// list with oci_format false) that the refs point at. `image_id` is the
+// index's digest, as Docker's containerd store shows a multi-platform image.
+struct PlatformImage {
+  store::Platform platform;
+  ImageState state;
+};
+WrittenImage WriteBuiltIndex(store::Store& store, const std::vector<PlatformImage>& images,
+                             const ImageWriteOptions& options);
 
 }  // namespace bld::builder

@@ -2,6 +2,7 @@
 
 #include "builder/builder.h"
 #include "parser/dockerfile.h"
+#include "runner/emulation.h"
 #include "store/digest.h"
 
 namespace bld::builder {
@@ -89,8 +90,20 @@ std::vector<std::string> RunArgv(const parser::Instruction& ins, const store::Co
   return shell;
 }
 
+// A RUN of another architecture's image runs under QEMU: refused up front,
+// saying what to install, when no emulator is registered (emulation.h),
+// rather than failing with the kernel's bare "exec format error".
+void CheckRunnable(const BuildEnv& env, const Step& step, const store::ImageConfig& image) {
+  if (image.architecture.empty() || image.os.empty()) return;
+  store::Platform platform =
+      store::NormalizePlatform({image.architecture, image.os, image.os_version, image.variant});
+  if (std::optional<std::string> problem = runner::EmulationProblem(platform))
+    FailAt(env, step.ins, "cannot run this step: " + *problem);
+}
+
 StepOutcome ExecuteRun(BuildEnv& env, const Step& step, ImageState& state) {
   const store::ContainerConfig& config = state.config.config;
+  CheckRunnable(env, step, state.config);
   runner::StepSpec spec;
   spec.layers = LayerRefs(state);
   spec.run.argv = RunArgv(step.ins, config);

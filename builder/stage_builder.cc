@@ -10,6 +10,7 @@
 #include "builder/mount_planner.h"
 #include "builder/run_step.h"
 #include "builder/step_executor.h"
+#include "builder/step_flights.h"
 #include "parser/expansion.h"
 #include "runner/container.h"
 #include "runner/interrupt.h"
@@ -137,9 +138,9 @@ class StageBuilder {
 
  private:
   std::string StepName(size_t position, const std::string& text) const {
-    std::string label;
+    std::string label = env_.name_prefix;
     if (env_.dockerfile.stages.size() > 1)
-      label = (stage_.name.empty() ? "stage-" + std::to_string(stage_.index) : stage_.name) + " ";
+      label += (stage_.name.empty() ? "stage-" + std::to_string(stage_.index) : stage_.name) + " ";
     return "[" + label + std::to_string(position) + "/" + std::to_string(total_) + "] " + text;
   }
 
@@ -292,24 +293,37 @@ class StageBuilder {
         env_.cache.Put(k.key, *hit);
       }
     }
-    if (hit) {
-      cur_.state = std::move(*hit);
-      cur_.key = k.key;
-      // ENTRYPOINT's reset of CMD depends on whether CMD came in this stage.
-      if (ins.keyword == Keyword::kCmd) stage_state_.cmd_set = true;
-      ++env_.counters.cached;
-      env_.cache.RememberInputs(identity, k.explain_inputs);
-      progress.Cached();
-      return;
-    }
+    if (hit) return TakeHit(ins, k, identity, std::move(*hit), progress);
     if (env_.options.explain && !env_.options.no_cache)
       progress.Explain(BuildCache::Explain(env_.cache.LastInputs(identity), k.explain_inputs));
-    Execute(ins, args, k, progress);
+    if (env_.flights) {
+      // Another platform's graph may run (or have run) the same step.
+      StepFlights::Outcome once = env_.flights->Once(k.key, [&] {
+        Execute(ins, args, k, progress);
+        return cur_.state;
+      });
+      if (!once.ran) return TakeHit(ins, k, identity, std::move(once.state), progress);
+    } else {
+      Execute(ins, args, k, progress);
+    }
     cur_.key = k.key;
     env_.cache.Put(k.key, cur_.state);
     if (k.link_key) env_.cache.Put(*k.link_key, LinkRecord(cur_.state));
     env_.cache.RememberInputs(identity, k.explain_inputs);
     progress.Done();
+  }
+
+  // The step's result is known already: from the cache, or from another
+  // graph of this build that ran it.
+  void TakeHit(const Instruction& ins, const KeyedStep& k, const std::string& identity, ImageState state,
+               StepProgress& progress) {
+    cur_.state = std::move(state);
+    cur_.key = k.key;
+    // ENTRYPOINT's reset of CMD depends on whether CMD came in this stage.
+    if (ins.keyword == Keyword::kCmd) stage_state_.cmd_set = true;
+    ++env_.counters.cached;
+    env_.cache.RememberInputs(identity, k.explain_inputs);
+    progress.Cached();
   }
 
   void Execute(const Instruction& ins, const std::vector<std::string>& args, KeyedStep& k,

@@ -34,6 +34,7 @@
 namespace bld::builder {
 
 struct BuildOptions;
+class StepFlights;
 
 // What a finished stage left: its image and the key of its last step.
 struct StageResult {
@@ -79,6 +80,10 @@ struct BuildEnv {
   // Called on the stage's thread after a step added a layer to the stage's
   // image (`state` ends with it); may be empty.
   std::function<void(int stage, const ImageState& state)> layer_added;
+  // A multi-platform build: the steps the graphs share (step_flights.h),
+  // and the platform that starts each step's name ("linux/arm64 ").
+  StepFlights* flights = nullptr;
+  std::string name_prefix;
 };
 
 // Builds one stage. Throws parser::ParseError for Dockerfile errors,

@@ -24,12 +24,14 @@ StepOutcome ExecuteStep(BuildEnv& env, const Step& step, ImageState& state) {
   }
 }
 
-store::LayerWriteOptions LayerOptions(const BuildEnv& env) {
+store::LayerWriteOptions LayerOptions(const BuildOptions& build) {
   store::LayerWriteOptions options;
-  options.compression = env.options.compression;
-  options.source_date_epoch = env.options.source_date_epoch;
+  options.compression = build.compression;
+  options.source_date_epoch = build.source_date_epoch;
   return options;
 }
+
+store::LayerWriteOptions LayerOptions(const BuildEnv& env) { return LayerOptions(env.options); }
 
 std::vector<runner::LayerRef> LayerRefs(const ImageState& state) {
   std::vector<runner::LayerRef> refs;

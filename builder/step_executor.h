@@ -44,6 +44,7 @@ StepOutcome ExecuteStep(BuildEnv& env, const Step& step, ImageState& state);
 
 // The options every layer of this build is written with.
 store::LayerWriteOptions LayerOptions(const BuildEnv& env);
+store::LayerWriteOptions LayerOptions(const BuildOptions& build);
 
 // The layers of `state`, as the runner takes them.
 std::vector<runner::LayerRef> LayerRefs(const ImageState& state);

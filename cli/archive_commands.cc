@@ -33,6 +33,7 @@
 #include "store/image.h"
 #include "store/image_archive.h"
 #include "store/image_import.h"
+#include "store/platform.h"
 
 namespace bld::cli {
 
@@ -90,6 +91,7 @@ struct ImportArgs {
   std::string file;
   std::string name;
   std::string message;
+  std::string platform;  // empty: the host's
 };
 
 int RunImport(const CommandContext& ctx, const ImportArgs& a) {
@@ -101,6 +103,7 @@ int RunImport(const CommandContext& ctx, const ImportArgs& a) {
   store::ImportOptions options;
   options.source = a.file;
   options.message = a.message;
+  if (!a.platform.empty()) options.platform = store::ParsePlatform(a.platform);
   if (std::optional<int64_t> epoch = SourceDateEpoch())
     options.created = std::chrono::system_clock::time_point(std::chrono::seconds(*epoch));
   store::ImportResult result = store::ImportRootfs(*store, input.Source(), options);
@@ -210,6 +213,7 @@ void AddImportCommand(CLI::App& app, CommandContext& ctx) {
   auto a = std::make_shared<ImportArgs>();
   auto* cmd = app.add_subcommand("import", "Import a root filesystem tarball as a one-layer image");
   cmd->add_option("-m,--message", a->message, "Comment for the image's history");
+  cmd->add_option("--platform", a->platform, "Platform the image's files are for (os/arch[/variant]; default: the host's)");
   cmd->add_option("file", a->file, "Tarball (tar, tar.gz, tar.zst, ...), or - for stdin")->required();
   cmd->add_option("name", a->name, "REPOSITORY[:TAG] for the image");
   cmd->callback([&ctx, a] { RunCommand(ctx, [&ctx, a] { return RunImport(ctx, *a); }); });

@@ -22,6 +22,7 @@
 #include "registry/image_lookup.h"
 #include "runner/interrupt.h"
 #include "store/error.h"
+#include "store/platform.h"
 
 namespace bld::cli {
 
@@ -71,6 +72,38 @@ std::map<std::string, std::string> KeyValues(const std::vector<std::string>& ite
   return out;
 }
 
+// --platform linux/amd64,linux/arm64: each normalized, each once.
+std::vector<std::string> Platforms(const std::string& flag) {
+  std::vector<std::string> platforms;
+  if (flag.empty()) return platforms;
+  size_t start = 0;
+  while (true) {
+    size_t comma = flag.find(',', start);
+    std::string item = flag.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string text;
+    try {
+      text = store::FormatPlatform(store::ParsePlatform(item));
+    } catch (const Error& e) {
+      throw Error("--platform " + flag + ": " + e.what());
+    }
+    if (std::find(platforms.begin(), platforms.end(), text) == platforms.end()) platforms.push_back(text);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return platforms;
+}
+
+// The outputs that can hold an image index: image, oci, and local (one
+// directory per platform, as BuildKit writes it). A tar of one root
+// filesystem or a docker archive cannot say which platform is which.
+void CheckMultiPlatformOutputs(const std::string& flag, const std::vector<builder::BuildOutput>& outputs) {
+  for (const builder::BuildOutput& output : outputs) {
+    if (output.type != builder::OutputType::kTar && output.type != builder::OutputType::kDocker) continue;
+    throw Error("--output type=" + std::string(builder::OutputTypeName(output.type)) + " holds one platform's image, and --platform " +
+                flag + " builds several: use type=oci, type=local (a directory per platform) or type=image, or build one platform");
+  }
+}
+
 // The builder's options from the flags, each value checked: one bld does
 // not implement is refused, never ignored. The names of type=image outputs
 // are -t names too.
@@ -88,12 +121,8 @@ builder::BuildOptions OptionsFrom(const BuildFlags& f, const std::vector<builder
   o.pull = f.pull;
   o.registry = RegistryOptionsFrom(f.insecure);
   if (f.push && o.tags.empty()) throw Error("--push needs a name to push: add -t NAME[:TAG]");
-  // Refused, not half done: a list would otherwise build only one of them.
-  if (f.platform.find(',') != std::string::npos)
-    throw Error("--platform " + f.platform +
-                ": building several platforms in one build is not supported yet; build each platform with its own "
-                "bld build --platform P");
-  o.platform = f.platform;
+  o.platforms = Platforms(f.platform);
+  if (o.platforms.size() > 1) CheckMultiPlatformOutputs(f.platform, outputs);
   const char* explain_env = std::getenv("BLD_EXPLAIN");
   o.explain = f.explain || (explain_env && std::string(explain_env) == "1");
   if (f.network == "none") {
@@ -253,7 +282,7 @@ void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("-q,--quiet", f->quiet, "Print only the image ID");
   cmd->add_flag("--explain", f->explain, "Say why each step missed the cache (also BLD_EXPLAIN=1)");
   cmd->add_option("--compression", f->compression, "Layer compression: gzip (default), zstd or none");
-  cmd->add_option("--platform", f->platform, "Target platform (os/arch[/variant])");
+  cmd->add_option("--platform", f->platform, "Target platforms, comma-separated (os/arch[/variant]): several make an image index");
   cmd->add_option("--secret", f->secrets,
                   "Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR; repeatable");
   cmd->add_option("--ssh", f->ssh,

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/output_file.h"
@@ -9,6 +10,7 @@
 #include "store/error.h"
 #include "store/fd_io.h"
 #include "store/image_archive.h"
+#include "store/platform.h"
 #include "store/rootfs_export.h"
 
 namespace bld::cli {
@@ -46,11 +48,29 @@ void PrintWarnings(const std::vector<std::string>& warnings, bool quiet) {
   for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
 }
 
+// type=local: the files of the image; of a multi-platform build's index,
+// each platform's in a directory of its own named as BuildKit names it
+// ("linux_arm64", "linux_arm_v7").
+void ExportLocal(const store::Store& store, const store::Descriptor& manifest, const std::string& dest, bool quiet) {
+  if (!store::IsIndexMediaType(manifest.media_type)) {
+    PrintWarnings(store::ExportRootfs(store, manifest, dest), quiet);
+    return;
+  }
+  store::ImageIndex index =
+      store::ParseImageIndex(store.blobs().ReadAll(manifest.digest, store::kMaxIndexSize), manifest.digest);
+  for (const store::Descriptor& entry : index.manifests) {
+    if (!entry.platform) continue;
+    std::string dir = store::FormatPlatform(*entry.platform);
+    std::replace(dir.begin(), dir.end(), '/', '_');
+    PrintWarnings(store::ExportRootfs(store, entry, dest + "/" + dir), quiet);
+  }
+}
+
 void WriteOutput(const store::Store& store, const BuildOutput& output, const store::Descriptor& manifest,
                  const std::vector<std::string>& tags, std::optional<int64_t> source_date_epoch, bool quiet) {
   switch (output.type) {
     case OutputType::kLocal:
-      PrintWarnings(store::ExportRootfs(store, manifest, output.dest), quiet);
+      ExportLocal(store, manifest, output.dest, quiet);
       return;
     case OutputType::kTar:
       WriteStream(output, [&](const store::ByteSink& sink) {

@@ -47,6 +47,7 @@
 #include "runner/container_log.h"
 #include "runner/container_monitor.h"
 #include "runner/container_state.h"
+#include "runner/emulation.h"
 #include "runner/port_forwarder.h"
 #include "runner/snapshotter.h"
 #include "runner/terminal.h"
@@ -54,6 +55,7 @@
 #include "store/error.h"
 #include "store/exit_codes.h"
 #include "store/image.h"
+#include "store/platform.h"
 #include "store/timestamp.h"
 
 namespace bld::cli {
@@ -104,6 +106,7 @@ struct RunFlags {
   double cpus = 0;
   int64_t pids_limit = 0;
   std::vector<std::string> insecure;
+  std::string platform;  // empty: the host's
   // Security (runner/container_security.h).
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
@@ -283,15 +286,34 @@ std::vector<runner::MountRecord> ParseVolumes(store::Store& store, const std::ve
 }
 
 // The image to run: local, else pulled as `docker run` does.
-store::Descriptor ResolveImage(store::Store& store, const std::string& name, const RunFlags& f) {
+store::Descriptor ResolveImage(store::Store& store, const std::string& name, const RunFlags& f,
+                               const store::Platform& platform) {
   if (std::optional<store::Descriptor> local = registry::FindLocalImage(store, name)) return *local;
   registry::Reference ref = registry::Reference::ParseDockerRef(name);
   std::fprintf(stderr, "Unable to find image '%s' locally\n", ref.FamiliarString().c_str());
   registry::PullOptions options;
   options.registry = RegistryOptionsFrom(f.insecure);
+  options.platform = platform;
   runner::Snapshotter::PullUnpacks unpacks(store);
   options.unpack = &unpacks;
   return registry::Pull(store, ref, options);
+}
+
+// The image to run: --platform's entry of a multi-platform image (the
+// host's without it), refused if it is for another platform than asked or
+// if its programs cannot run here (no emulator, runner/emulation.h).
+store::Image ReadRunImage(store::Store& store, const std::string& name, const RunFlags& f) {
+  store::Platform wanted = f.platform.empty() ? store::HostPlatform() : store::ParsePlatform(f.platform);
+  store::Image image = store::ReadImage(store, ResolveImage(store, name, f, wanted), wanted);
+  const store::ImageConfig& c = image.config;
+  if (c.architecture.empty() || c.os.empty()) return image;
+  store::Platform have = store::NormalizePlatform({c.architecture, c.os, c.os_version, c.variant});
+  if (!f.platform.empty() && !store::MatchRank(wanted, have))
+    throw Error("image " + name + " is for " + store::FormatPlatform(have) + ", not the --platform asked for (" +
+                store::FormatPlatform(wanted) + ")");
+  if (std::optional<std::string> problem = runner::EmulationProblem(have))
+    throw Error("cannot run image " + name + ": " + *problem);
+  return image;
 }
 
 ContainerRecord MakeRecord(store::Store& store, const RunFlags& f) {
@@ -300,7 +322,7 @@ ContainerRecord MakeRecord(store::Store& store, const RunFlags& f) {
   r.security = SecurityOf(f);
   r.image = f.args.at(0);
   std::vector<std::string> command(f.args.begin() + 1, f.args.end());
-  store::Image image = store::ReadImage(store, ResolveImage(store, r.image, f));
+  store::Image image = ReadRunImage(store, r.image, f);
   const store::ContainerConfig& config = image.config.config;
   std::vector<runner::LayerRef> layers;
   for (size_t i = 0; i < image.manifest.layers.size() && i < image.config.rootfs.diff_ids.size(); ++i)
@@ -829,6 +851,7 @@ void AddRunCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("-i,--interactive", f->interactive, "Keep STDIN open and pass it to the container");
   cmd->add_flag("-t,--tty", f->tty, "Allocate a pseudo-TTY");
   cmd->add_option("--name", f->name, "Assign a name to the container");
+  cmd->add_option("--platform", f->platform, "Platform to pick from a multi-platform image (os/arch[/variant])");
   AddRepeated(cmd, "-p,--publish", f->publish, "Publish a container's port to the host: [IP:]HOST:CTR[/tcp|/udp]");
   AddRepeated(cmd, "-e,--env", f->env, "Set environment variables (KEY=value, or KEY to pass bld's)");
   AddRepeated(cmd, "--env-file", f->env_files, "Read environment variables from a file");

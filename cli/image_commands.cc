@@ -51,7 +51,8 @@ constexpr size_t kHexDigestLength = 64;
 // One ref and the image it names.
 struct LocalImage {
   std::string ref;
-  store::Image image;
+  store::Image image;  // of an index: the entry for this host, or its first
+  store::Digest id;    // the config digest; of an index, the index's digest
 };
 
 // "2 hours ago", as docker's CreatedSince.
@@ -72,7 +73,8 @@ std::vector<LocalImage> ListImages(const store::Store& store) {
   std::vector<LocalImage> images;
   for (const auto& [ref, descriptor] : store.ListRefs()) {
     try {
-      images.push_back({ref, store::ReadImage(store, descriptor)});
+      store::NamedImage named = store::ReadNamedImage(store, descriptor);
+      images.push_back({ref, std::move(named.image), named.id});
     } catch (const Error& e) {
       std::fprintf(stderr, "WARNING: skipping %s: %s\n", ref.c_str(), e.what());
     }
@@ -138,8 +140,8 @@ int RunImages(const CommandContext& ctx, const ImagesFlags& f) {
   if (f.quiet) {
     std::set<store::Digest> shown;
     for (const Row& r : rows)
-      if (shown.insert(r.image->image.id()).second)
-        std::printf("%s\n", ShownId(r.image->image.id(), f.no_trunc).c_str());
+      if (shown.insert(r.image->id).second)
+        std::printf("%s\n", ShownId(r.image->id, f.no_trunc).c_str());
     return 0;
   }
   std::vector<std::string> header = {"REPOSITORY", "TAG"};
@@ -150,7 +152,7 @@ int RunImages(const CommandContext& ctx, const ImagesFlags& f) {
   for (const Row& r : rows) {
     std::vector<std::string> cells = {r.repository, r.tag};
     if (f.digests) cells.push_back(r.image->image.manifest_descriptor.digest.str());
-    cells.push_back(ShownId(r.image->image.id(), f.no_trunc));
+    cells.push_back(ShownId(r.image->id, f.no_trunc));
     cells.push_back(r.created ? Ago(*r.created, now) : "N/A");
     cells.push_back(HumanSize(ImageSize(r.image->image)));
     table.AddRow(cells);
@@ -187,9 +189,9 @@ std::vector<std::string> RefsToRemove(const store::Store& store, const std::stri
     std::set<std::string> repositories;
     std::set<store::Digest> ids;
     for (const LocalImage& li : ListImages(store)) {
-      if (!li.image.id().hex().starts_with(id)) continue;
+      if (!li.id.hex().starts_with(id)) continue;
       refs.push_back(li.ref);
-      ids.insert(li.image.id());
+      ids.insert(li.id);
       if (!store::IsUntaggedRefName(li.ref)) repositories.insert(RepositoryAndTag(li.ref).first);
     }
     if (ids.size() > 1) throw Error("image ID prefix " + name + " is ambiguous: give more digits");
@@ -223,20 +225,21 @@ int RunRmi(const CommandContext& ctx, const std::vector<std::string>& names) {
 
 ordered_json InspectJson(const store::Store& store, const store::Descriptor& descriptor,
                          const std::vector<LocalImage>& all) {
-  store::Image image = store::ReadImage(store, descriptor);
+  store::NamedImage named = store::ReadNamedImage(store, descriptor);
+  const store::Image& image = named.image;
   ordered_json tags = ordered_json::array();
   ordered_json digests = ordered_json::array();
   std::set<std::string> repositories;
   for (const LocalImage& li : all) {
-    if (li.image.id() != image.id() || store::IsUntaggedRefName(li.ref)) continue;
+    if (li.id != named.id || store::IsUntaggedRefName(li.ref)) continue;
     registry::Reference r = registry::Reference::ParseNormalizedNamed(li.ref);
     if (!r.tag().empty()) tags.push_back(r.FamiliarString());
     if (repositories.insert(r.FamiliarName()).second)
-      digests.push_back(r.FamiliarName() + "@" + li.image.manifest_descriptor.digest.str());
+      digests.push_back(r.FamiliarName() + "@" + (named.entries.empty() ? li.image.manifest_descriptor.digest : named.id).str());
   }
   ordered_json config = ordered_json::parse(store::Serialize(image.config));
   ordered_json j;
-  j["Id"] = image.id().str();
+  j["Id"] = named.id.str();
   j["RepoTags"] = tags;
   j["RepoDigests"] = digests;
   j["Parent"] = "";
@@ -251,7 +254,14 @@ ordered_json InspectJson(const store::Store& store, const store::Descriptor& des
   ordered_json layers = ordered_json::array();
   for (const store::Digest& d : image.config.rootfs.diff_ids) layers.push_back(d.str());
   j["RootFS"] = {{"Type", image.config.rootfs.type}, {"Layers", layers}};
-  j["Descriptor"] = ordered_json::parse(store::Serialize(image.manifest_descriptor));
+  j["Descriptor"] = ordered_json::parse(store::Serialize(named.entries.empty() ? image.manifest_descriptor : descriptor));
+  // A multi-platform image: every platform's manifest; the fields above
+  // describe the one for this host (or the first).
+  if (!named.entries.empty()) {
+    ordered_json manifests = ordered_json::array();
+    for (const store::Descriptor& d : named.entries) manifests.push_back(ordered_json::parse(store::Serialize(d)));
+    j["Manifests"] = manifests;
+  }
   return j;
 }
 

@@ -31,13 +31,13 @@ std::optional<store::Descriptor> FindLocalImage(const store::Store& store, std::
   if (id.size() >= kMinIdPrefix && id.size() <= kHexDigestLength && IsHex(id)) {
     std::optional<store::Descriptor> found;
     for (const auto& [name, desc] : store.ListRefs()) {
-      store::Image image;
+      store::Digest image_id;
       try {
-        image = store::ReadImage(store, desc);
+        image_id = store::ReadNamedImage(store, desc).id;
       } catch (const Error&) {
-        continue;  // an image for another platform, or damaged: not this one
+        continue;  // damaged: not this one
       }
-      if (!image.id().hex().starts_with(id)) continue;
+      if (!image_id.hex().starts_with(id)) continue;
       if (found && found->digest != desc.digest)
         throw Error("image ID prefix " + std::string(name_or_id) + " is ambiguous: give more digits");
       found = desc;

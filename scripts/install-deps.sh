@@ -12,9 +12,11 @@ BUILD_PKGS=(cmake ninja-build g++ pkg-config
 # (the registry server, skopeo, podman, umoci, runc) and the tools their
 # setups use (htpasswd from apache2-utils, tar with zstd, pgrep from procps,
 # ssh-keygen/ssh-agent from openssh-client for RUN --mount=type=ssh); the
-# container escape tests compile their probe with gcc -static (libc6-dev).
+# container escape tests compile their probe with gcc -static (libc6-dev);
+# the multi-platform tests run linux/arm64 steps under QEMU
+# (qemu-user-static, registered by binfmt-support; see foreign-arch-setup.sh).
 TEST_PKGS=(busybox-static docker-registry skopeo podman umoci runc apache2-utils zstd
-  golang-github-containers-common procps openssh-client gcc libc6-dev)
+  golang-github-containers-common procps openssh-client gcc libc6-dev qemu-user-static binfmt-support)
 
 want=("${BUILD_PKGS[@]}")
 case "${1:-build}" in
@@ -33,4 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ "${1:-build}" = test ]; then
+  "$(dirname "$0")/foreign-arch-setup.sh"
 fi

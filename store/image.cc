@@ -1,5 +1,6 @@
 #include "store/image.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -8,6 +9,17 @@
 namespace bld::store {
 
 namespace {
+
+// Stores a manifest or index and records it with its media type.
+Descriptor PutRecorded(Store& store, const std::string& media_type, const std::string& json) {
+  BlobInfo blob = store.blobs().Put(json);
+  Descriptor desc;
+  desc.media_type = media_type;
+  desc.digest = blob.digest;
+  desc.size = static_cast<int64_t>(json.size());
+  store.RecordBlob(desc);
+  return desc;
+}
 
 constexpr std::string_view kUntaggedRefPrefix = "<none>@";
 
@@ -47,6 +59,24 @@ Image ReadImage(const Store& store, const Descriptor& descriptor, const Platform
   return image;
 }
 
+NamedImage ReadNamedImage(const Store& store, const Descriptor& descriptor, const Platform& platform) {
+  NamedImage named;
+  if (!IsIndexMediaType(descriptor.media_type)) {
+    named.image = ReadImage(store, descriptor, platform);
+    named.id = named.image.id();
+    return named;
+  }
+  ImageIndex index = ParseImageIndex(store.blobs().ReadAll(descriptor.digest, kMaxIndexSize), descriptor.digest);
+  for (const Descriptor& d : index.manifests)
+    if (d.platform && IsManifestMediaType(d.media_type)) named.entries.push_back(d);
+  std::optional<Descriptor> chosen = SelectManifest(index, platform);
+  if (!chosen && !named.entries.empty()) chosen = named.entries.front();
+  if (!chosen) throw Error("image index " + descriptor.digest.str() + " lists no image");
+  named.image = ReadImage(store, *chosen, platform);
+  named.id = descriptor.digest;
+  return named;
+}
+
 Descriptor WriteImage(Store& store, const ImageConfig& config, const std::vector<Descriptor>& layers, bool oci,
                       Digest* config_digest) {
   BlobInfo config_blob = store.blobs().Put(Serialize(config));
@@ -69,15 +99,23 @@ Descriptor WriteManifest(Store& store, const BlobInfo& config, const std::vector
     }
     m.layers.push_back(d);
   }
-  std::string manifest_json = Serialize(m);
-  BlobInfo manifest_blob = store.blobs().Put(manifest_json);
-  Descriptor desc;
-  desc.media_type = m.media_type;
-  desc.digest = manifest_blob.digest;
-  desc.size = static_cast<int64_t>(manifest_json.size());
   store.RecordBlob(m.config);
-  store.RecordBlob(desc);
-  return desc;
+  return PutRecorded(store, m.media_type, Serialize(m));
+}
+
+Descriptor WriteIndex(Store& store, const std::vector<Descriptor>& manifests, bool oci) {
+  ImageIndex index;
+  index.media_type = std::string(oci ? media_type::kOciIndex : media_type::kDockerManifestList);
+  std::vector<std::string> seen;
+  for (const Descriptor& m : manifests) {
+    if (!m.platform) throw Error("image index entry " + m.digest.str() + " has no platform");
+    std::string platform = FormatPlatform(*m.platform);
+    if (std::find(seen.begin(), seen.end(), platform) != seen.end())
+      throw Error("two images for " + platform + " in one image index");
+    seen.push_back(platform);
+    index.manifests.push_back(m);
+  }
+  return PutRecorded(store, index.media_type, Serialize(index));
 }
 
 std::string UntaggedRefName(const Digest& manifest) { return std::string(kUntaggedRefPrefix) + manifest.str(); }

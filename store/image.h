@@ -37,6 +37,19 @@ std::optional<Descriptor> SelectManifest(const ImageIndex& index, const Platform
 // Throws bld::Error naming what is missing or malformed.
 Image ReadImage(const Store& store, const Descriptor& descriptor, const Platform& platform = HostPlatform());
 
+// What a ref names, as `bld images`, `inspect` and image ID lookups show
+// it: the image for `platform`, or for an index without one its first
+// entry (a multi-platform image built for other machines is still listed);
+// and its ID: the config digest of an image, the digest of an index (as
+// Docker's containerd image store shows a multi-platform image, and as
+// `bld build --platform a,b` prints it).
+struct NamedImage {
+  Image image;
+  Digest id;
+  std::vector<Descriptor> entries;  // an index's manifests; empty for an image
+};
+NamedImage ReadNamedImage(const Store& store, const Descriptor& descriptor, const Platform& platform = HostPlatform());
+
 // Writes the config and the manifest of an image whose layer blobs are in the
 // store already, and returns the manifest's descriptor; refs are the
 // caller's. `layers` carry OCI media types; with `oci` false the manifest
@@ -51,6 +64,13 @@ Descriptor WriteImage(Store& store, const ImageConfig& config, const std::vector
 // what `bld load` needs for an image whose config came in an archive.
 // `layers` and `oci` as for WriteImage.
 Descriptor WriteManifest(Store& store, const BlobInfo& config, const std::vector<Descriptor>& layers, bool oci = true);
+
+// Writes an image index (a Docker manifest list with `oci` false) over
+// manifests already in the store, each descriptor carrying its platform,
+// records it and returns its descriptor: the result of a multi-platform
+// build. Throws bld::Error for an entry without a platform or two entries
+// for the same platform (a reader could not tell which to pick).
+Descriptor WriteIndex(Store& store, const std::vector<Descriptor>& manifests, bool oci = true);
 
 // The ref name that keeps an image without a name: "<none>@<manifest
 // digest>". A ref is what prune keeps and what an image ID is looked up in,

@@ -108,7 +108,7 @@ builder::StageResult FakeBuild::Run(const std::string& dockerfile) {
   std::string name = "Dockerfile";
   builder::BuildEnv env{options, df,    name,    *context, stat_cache,          images,         runtime,
                         cache,   sink,  cancel,  results,  counters,            store::HostPlatform(),
-                        store_->tmp_dir(), [this] { return now; }, nullptr};
+                        store_->tmp_dir(), [this] { return now; }, nullptr, nullptr, ""};
   for (const parser::Stage& s : df.stages)
     if (s.needed) results.Set(s.index, builder::BuildStage(env, s));
   executed = counters.executed;

@@ -170,13 +170,3 @@ TEST_CASE("Ctrl-C during a RUN stops the build with exit code 130 and leaves no 
   CHECK_THAT(bld::testing::ReadFile(log), Catch::Contains("build interrupted"));
   CHECK(std::filesystem::is_empty(env.root / "containers"));
 }
-
-TEST_CASE("a list of platforms is refused before anything is built, not built as one platform") {
-  Env env;
-  WriteFile(env.context.path() + "/Dockerfile", "FROM busybox\nRUN echo built\n");
-  bld::testing::ProcessResult r = env.Build({"--platform", "linux/amd64,linux/arm64", "-t", "multi", env.context.path()});
-  CHECK(r.exit_code != 0);
-  CHECK_THAT(r.err, Catch::Contains("--platform linux/amd64,linux/arm64: building several platforms in one build is "
-                                    "not supported yet"));
-  CHECK_FALSE(env.HasImage("multi"));
-}

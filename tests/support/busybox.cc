@@ -13,15 +13,15 @@ namespace bld::testing {
 
 namespace fs = std::filesystem;
 
-void MakeBusyboxRootfs(const std::string& dir) {
-  const std::string busybox = "/bin/busybox";
-  if (!fs::exists(busybox)) throw std::runtime_error("busybox-static is not installed (/bin/busybox missing)");
+void MakeBusyboxRootfs(const std::string& dir, const std::string& busybox) {
+  const std::string host_busybox = "/bin/busybox";
+  if (!fs::exists(host_busybox)) throw std::runtime_error("busybox-static is not installed (/bin/busybox missing)");
   for (const char* d : {"bin", "etc", "tmp", "root", "home/app", "proc", "sys", "dev"})
     fs::create_directories(dir + "/" + d);
   fs::permissions(dir + "/tmp", fs::perms::all | fs::perms::sticky_bit);
   fs::copy_file(busybox, dir + "/bin/busybox", fs::copy_options::overwrite_existing);
   chmod((dir + "/bin/busybox").c_str(), 0755);
-  ProcessResult list = RunProcess({busybox, "--list"});
+  ProcessResult list = RunProcess({host_busybox, "--list"});
   std::istringstream applets(list.out);
   for (std::string name; std::getline(applets, name);) {
     if (name.empty() || name == "busybox") continue;
@@ -37,11 +37,17 @@ void MakeBusyboxRootfs(const std::string& dir) {
     throw std::runtime_error("chown home/app failed");
 }
 
-void MakeBusyboxTar(const std::string& tar_path) {
+void MakeBusyboxTar(const std::string& tar_path, const std::string& busybox) {
   TempDir root;
-  MakeBusyboxRootfs(root.path());
+  MakeBusyboxRootfs(root.path(), busybox);
   ProcessResult r = RunProcess({"tar", "-C", root.path(), "--numeric-owner", "-cf", tar_path, "."});
   if (r.exit_code != 0) throw std::runtime_error("tar failed: " + r.err);
+}
+
+std::optional<std::string> ForeignBusybox(const std::string& architecture) {
+  std::string path = "/usr/local/lib/bld-test/" + architecture + "/busybox";
+  if (::access(path.c_str(), X_OK) != 0) return std::nullopt;
+  return path;
 }
 
 }  // namespace bld::testing
