@@ -139,7 +139,8 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   SharedParts shared{options, input,  stat_cache, images, runtime, cache, events, cancel, counters, blobs,
                      platforms.size() > 1 ? &flights : nullptr, store.tmp_dir()};
   std::vector<std::unique_ptr<PlatformGraph>> graphs;
-  for (const store::Platform& p : platforms) graphs.push_back(std::make_unique<PlatformGraph>(shared, p, platforms.size() > 1));
+  for (const store::Platform& p : platforms)
+    graphs.push_back(std::make_unique<PlatformGraph>(shared, p, platforms.size() > 1));
   // The Dockerfile is the same for every platform: its warnings once.
   for (const parser::Warning& w : graphs.front()->dockerfile().warnings)
     events.Warning(input.dockerfile_name + ":" + std::to_string(w.line) + ": " + w.message);

@@ -213,7 +213,8 @@ void AddImportCommand(CLI::App& app, CommandContext& ctx) {
   auto a = std::make_shared<ImportArgs>();
   auto* cmd = app.add_subcommand("import", "Import a root filesystem tarball as a one-layer image");
   cmd->add_option("-m,--message", a->message, "Comment for the image's history");
-  cmd->add_option("--platform", a->platform, "Platform the image's files are for (os/arch[/variant]; default: the host's)");
+  cmd->add_option("--platform", a->platform,
+                  "Platform the image's files are for (os/arch[/variant]; default: the host's)");
   cmd->add_option("file", a->file, "Tarball (tar, tar.gz, tar.zst, ...), or - for stdin")->required();
   cmd->add_option("name", a->name, "REPOSITORY[:TAG] for the image");
   cmd->callback([&ctx, a] { RunCommand(ctx, [&ctx, a] { return RunImport(ctx, *a); }); });

@@ -99,8 +99,10 @@ std::vector<std::string> Platforms(const std::string& flag) {
 void CheckMultiPlatformOutputs(const std::string& flag, const std::vector<builder::BuildOutput>& outputs) {
   for (const builder::BuildOutput& output : outputs) {
     if (output.type != builder::OutputType::kTar && output.type != builder::OutputType::kDocker) continue;
-    throw Error("--output type=" + std::string(builder::OutputTypeName(output.type)) + " holds one platform's image, and --platform " +
-                flag + " builds several: use type=oci, type=local (a directory per platform) or type=image, or build one platform");
+    throw Error("--output type=" + std::string(builder::OutputTypeName(output.type)) +
+                " holds one platform's image, and --platform " + flag +
+                " builds several: use type=oci, type=local (a directory per platform) or type=image, or build one "
+                "platform");
   }
 }
 
@@ -282,7 +284,8 @@ void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_flag("-q,--quiet", f->quiet, "Print only the image ID");
   cmd->add_flag("--explain", f->explain, "Say why each step missed the cache (also BLD_EXPLAIN=1)");
   cmd->add_option("--compression", f->compression, "Layer compression: gzip (default), zstd or none");
-  cmd->add_option("--platform", f->platform, "Target platforms, comma-separated (os/arch[/variant]): several make an image index");
+  cmd->add_option("--platform", f->platform,
+                  "Target platforms, comma-separated (os/arch[/variant]): several make an image index");
   cmd->add_option("--secret", f->secrets,
                   "Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR; repeatable");
   cmd->add_option("--ssh", f->ssh,

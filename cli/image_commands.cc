@@ -235,7 +235,8 @@ ordered_json InspectJson(const store::Store& store, const store::Descriptor& des
     registry::Reference r = registry::Reference::ParseNormalizedNamed(li.ref);
     if (!r.tag().empty()) tags.push_back(r.FamiliarString());
     if (repositories.insert(r.FamiliarName()).second)
-      digests.push_back(r.FamiliarName() + "@" + (named.entries.empty() ? li.image.manifest_descriptor.digest : named.id).str());
+      digests.push_back(r.FamiliarName() + "@" +
+                        (named.entries.empty() ? li.image.manifest_descriptor.digest : named.id).str());
   }
   ordered_json config = ordered_json::parse(store::Serialize(image.config));
   ordered_json j;
@@ -254,7 +255,8 @@ ordered_json InspectJson(const store::Store& store, const store::Descriptor& des
   ordered_json layers = ordered_json::array();
   for (const store::Digest& d : image.config.rootfs.diff_ids) layers.push_back(d.str());
   j["RootFS"] = {{"Type", image.config.rootfs.type}, {"Layers", layers}};
-  j["Descriptor"] = ordered_json::parse(store::Serialize(named.entries.empty() ? image.manifest_descriptor : descriptor));
+  j["Descriptor"] =
+      ordered_json::parse(store::Serialize(named.entries.empty() ? image.manifest_descriptor : descriptor));
   // A multi-platform image: every platform's manifest; the fields above
   // describe the one for this host (or the first).
   if (!named.entries.empty()) {
