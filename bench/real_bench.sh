@@ -392,10 +392,10 @@ for w in "${selected[@]}"; do
   done
 done
 echo
-echo "bld's steps in the cold builds, medians. \"last output -> done\" is an upper bound of the time from a RUN"
-echo "process's exit to its step being done; the layer is the step's diff, uncompressed."
+echo "bld's steps in the cold builds, medians. \"exit -> done\" is the time from a RUN process's exit to its step"
+echo "being done (the layer's cost on the critical path); the layer is the step's diff, uncompressed."
 echo
-echo "| workload | step | duration | layer | last output -> done | per 100 MB |"
+echo "| workload | step | duration | layer | exit -> done | per 100 MB |"
 echo "|---|---|---|---|---|---|"
 for w in "${selected[@]}"; do
   # shellcheck disable=SC2086

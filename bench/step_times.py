@@ -11,14 +11,13 @@
   step_times.py steps WORKLOAD LAYERS.json LOG...
       Markdown table rows: for each step, the median over the event logs of
       `bld build --progress json` (see cli/progress.cc) of its duration and,
-      for RUN steps, of the time from the last line the process printed to
-      the step being done, alone and per 100 MB of the layer it added.
+      for RUN steps, of the time from the process's exit (its "exited"
+      event) to the step being done, alone and per 100 MB of the layer it
+      added: what the layer costs on the critical path.
 
-The events carry no "process exited" event: the last output line is the
-nearest mark of the exit they give, so "last output -> done" is an upper
-bound of "exit -> done" (apt-get, gcc and npm print their last line just
-before they exit, or print nothing). The step right after the longest RUN of
-a stage (a WORKDIR or COPY, the first to run on the new layer) is marked.
+Logs of a bld without "exited" events give the time from the last output
+line instead, an upper bound. The step right after the longest RUN of a
+stage (a WORKDIR or COPY, the first to run on the new layer) is marked.
 """
 import gzip
 import json
@@ -80,7 +79,7 @@ def layers(bld, root, pairs):
 
 
 def read_log(path):
-    """[(stage, name)] in start order, and per step {done, last_output, cached}."""
+    """[(stage, name)] in start order, and per step {done, last_output, exited, cached}."""
     order, steps = [], {}
     with open(path, encoding="utf-8", errors="replace") as log:
         for line in log:
@@ -96,11 +95,13 @@ def read_log(path):
             key = (event.get("stage", -1), event["name"])
             step = steps.get(key)
             if step is None:
-                step = steps[key] = {"done": None, "last_output": None, "cached": False}
+                step = steps[key] = {"done": None, "last_output": None, "exited": None, "cached": False}
                 order.append(key)
             kind = event["event"]
             if kind == "output":
                 step["last_output"] = event["elapsed"]
+            elif kind == "exited":
+                step["exited"] = event["elapsed"]
             elif kind == "done":
                 step["done"] = event["elapsed"]
             elif kind == "cached":
@@ -132,8 +133,8 @@ def steps(workload, layers_file, log_paths):
     for key in logs[0][0]:
         found = [s[key] for _, s in logs if key in s]
         duration = median_of([s["done"] for s in found])
-        gap = median_of([s["done"] - s["last_output"] for s in found
-                         if s["done"] is not None and s["last_output"] is not None])
+        gap = median_of([s["done"] - (s["exited"] if s["exited"] is not None else s["last_output"]) for s in found
+                         if s["done"] is not None and (s["exited"] is not None or s["last_output"] is not None)])
         rows.append((key, duration, gap, all(s["cached"] for s in found)))
 
     after_biggest = set()

@@ -20,6 +20,9 @@ void StepProgress::Cached() { Emit(BuildEvent::Type::kStepCached, "", elapsed())
 void StepProgress::Done() { Emit(BuildEvent::Type::kStepDone, "", elapsed()); }
 void StepProgress::Error(const std::string& what) { Emit(BuildEvent::Type::kStepError, what, elapsed()); }
 void StepProgress::Cancelled() { Emit(BuildEvent::Type::kStepCancelled, "", elapsed()); }
+void StepProgress::ProcessExited(std::chrono::steady_clock::time_point when) {
+  Emit(BuildEvent::Type::kProcessExited, "", std::chrono::duration<double>(when - start_).count());
+}
 
 StepProgress BuildEvents::StartStep(std::string name, int stage, std::chrono::steady_clock::time_point started) {
   // Numbered and announced under one lock, so that vertices start in order.

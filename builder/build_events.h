@@ -28,6 +28,7 @@ struct BuildEvent {
     kExplain,        // why a step missed the cache (text)
     kWarning,        // a Dockerfile warning (text)
     kStepCancelled,  // a step stopped because another failed (elapsed_s)
+    kProcessExited,  // a RUN's process ended (elapsed_s: when); the layer comes next
   };
   Type type;
   int vertex = 0;         // BuildKit's #N: one number per step, in start order
@@ -55,6 +56,8 @@ class StepProgress {
   void Done();
   void Error(const std::string& what);
   void Cancelled();
+  // A RUN's process ended at `when`: what is left of the step is its layer.
+  void ProcessExited(std::chrono::steady_clock::time_point when);
 
  private:
   friend class BuildEvents;

@@ -122,6 +122,7 @@ StepOutcome ExecuteRun(BuildEnv& env, const Step& step, ImageState& state) {
   spec.layer_options = LayerOptions(env);
   spec.cancel_fd = env.cancel.fd();
   runner::StepResult r = env.runtime.Run(spec, [&](std::string_view line) { step.progress.Output(line); });
+  if (r.exited != std::chrono::steady_clock::time_point{}) step.progress.ProcessExited(r.exited);
   if (!r.status.ok())
     FailAt(env, step.ins,
            "process \"" + Shown(spec.run.argv) + "\" did not complete successfully: " + r.status.Describe(),

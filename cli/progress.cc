@@ -30,6 +30,7 @@ class PlainRenderer : public ProgressRenderer {
       case Type::kExplain: std::fprintf(stderr, "#%d cache miss: %s\n", e.vertex, e.text.c_str()); break;
       case Type::kWarning: std::fprintf(stderr, "WARNING: %s\n", e.text.c_str()); break;
       case Type::kStepCancelled: std::fprintf(stderr, "#%d CANCELED\n", e.vertex); break;
+      case Type::kProcessExited: break;  // DONE follows
     }
     std::fflush(stderr);
   }
@@ -45,11 +46,12 @@ class QuietRenderer : public ProgressRenderer {
 class JsonRenderer : public ProgressRenderer {
  public:
   void OnEvent(const BuildEvent& e) override {
-    static const char* const kNames[] = {"started", "cached", "output", "done", "error", "explain", "warning", "cancelled"};
+    static const char* const kNames[] = {"started", "cached",  "output",    "done",  "error",
+                                         "explain", "warning", "cancelled", "exited"};
     nlohmann::json j = {{"event", kNames[static_cast<int>(e.type)]}, {"vertex", e.vertex}, {"name", e.name}};
     if (!e.text.empty()) j["text"] = e.text;
     if (e.type == Type::kStepOutput || e.type == Type::kStepDone || e.type == Type::kStepError ||
-        e.type == Type::kStepCancelled)
+        e.type == Type::kStepCancelled || e.type == Type::kProcessExited)
       j["elapsed"] = e.elapsed_s;
     if (e.stage >= 0) j["stage"] = e.stage;
     std::fprintf(stderr, "%s\n", j.dump().c_str());
@@ -91,7 +93,8 @@ class TtyRenderer : public ProgressRenderer {
         s.elapsed = e.elapsed_s;
         break;
       case Type::kExplain: s.explain = e.text; break;
-      case Type::kWarning: break;
+      case Type::kWarning:
+      case Type::kProcessExited: break;
     }
     auto now = std::chrono::steady_clock::now();
     // Redraw at most every 100 ms, except when a step ends.

@@ -31,6 +31,7 @@ StepResult RunStep(store::Store& store, const StepSpec& spec, const OutputLines:
   OutputLines output(on_line, spec.output_tail_lines);
   StepResult result;
   result.status = container->Wait(output, spec.cancel_fd);
+  result.exited = std::chrono::steady_clock::now();
   result.output_tail = output.Tail();
   if (result.status.ok())
     result.layer = PromoteUpperDir(store, spec.layers, container->upper_dir(), spec.layer_options);

@@ -26,6 +26,7 @@
 // store or several, and by several processes on one store.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -62,6 +63,9 @@ struct StepResult {
   // The layer the step added: only when it succeeded and changed files. It
   // names the uncompressed tar (digest == diff_id), kept as a snapshot.
   std::optional<store::LayerInfo> layer;
+  // When the process ended (before the layer was made); the epoch when it
+  // did not run.
+  std::chrono::steady_clock::time_point exited;
 };
 
 // Runs one step. `on_line` (may be empty) receives each line of output as

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "registry/image_lookup.h"
@@ -91,6 +92,27 @@ TEST_CASE("json progress prints one JSON event per line") {
     ++events;
   }
   CHECK(events >= 4);
+}
+
+TEST_CASE("json progress marks when a RUN's process exited, before its layer made it done") {
+  Env env;
+  // The process exits at once; the step is done only after its 8 MiB layer is recorded.
+  WriteFile(env.context / "Dockerfile", "FROM busybox\nRUN dd if=/dev/zero of=/big bs=1M count=8 2>/dev/null\n");
+  auto r = env.Build({"--progress", "json", env.context.path()});
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.err);
+  std::optional<double> exited, done;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] != '{') continue;
+    auto j = nlohmann::json::parse(line);
+    if (j["name"].get<std::string>().find("RUN dd") == std::string::npos) continue;
+    if (j["event"] == "exited") exited = j["elapsed"].get<double>();
+    if (j["event"] == "done") done = j["elapsed"].get<double>();
+  }
+  REQUIRE(exited);
+  REQUIRE(done);
+  CHECK(*exited > 0);
+  CHECK(*exited <= *done);
 }
 
 TEST_CASE("the Dockerfile can come from stdin with -f -") {
