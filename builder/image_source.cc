@@ -14,16 +14,22 @@ namespace bld::builder {
 
 namespace {
 
+bool RunsAs(const store::ImageConfig& config, const store::Platform& wanted) {
+  if (config.architecture.empty() || config.os.empty()) return true;
+  store::Platform have = store::NormalizePlatform({config.architecture, config.os, config.os_version, config.variant});
+  return store::MatchRank(wanted, have).has_value();
+}
+
 // A single-platform image used for another platform would make an image
 // whose files are not what its platform says: refused, as BuildKit refuses
 // a base with no manifest for the platform.
-void CheckPlatform(const std::string& name, const store::ImageConfig& config, const store::Platform& wanted) {
-  if (config.architecture.empty() || config.os.empty()) return;
+Error PlatformMismatch(const std::string& name, const store::ImageConfig& config, const store::Platform& wanted,
+                       const std::string& why_not_pulled) {
   store::Platform have = store::NormalizePlatform({config.architecture, config.os, config.os_version, config.variant});
-  if (store::MatchRank(wanted, have)) return;
-  throw Error("image " + name + " is for " + store::FormatPlatform(have) + ", not " + store::FormatPlatform(wanted) +
-              ": use an image for " + store::FormatPlatform(wanted) + " (one made with `bld import --platform " +
-              store::FormatPlatform(wanted) + "`, or a multi-platform image that has one)");
+  std::string w = store::FormatPlatform(wanted);
+  return Error("image " + name + " is for " + store::FormatPlatform(have) + ", not " + w + " (" + why_not_pulled +
+               "): use an image for " + w + " (one made with `bld import --platform " + w +
+               "`, or a multi-platform image that has one)");
 }
 
 }  // namespace
@@ -41,7 +47,17 @@ ResolvedImage StoreImageSource::Resolve(const std::string& name, const store::Pl
     }
   }
   store::Image image = store::ReadImage(store_, *desc, platform);
-  CheckPlatform(name, image.config, platform);
+  if (!RunsAs(image.config, platform)) {
+    // The local image is another platform's: its registry may have this one.
+    if (pull_) throw PlatformMismatch(name, image.config, platform, "as pulled");
+    try {
+      desc = Pull(name, platform);
+    } catch (const Error& e) {
+      throw PlatformMismatch(name, image.config, platform, std::string("pulling one failed: ") + e.what());
+    }
+    image = store::ReadImage(store_, *desc, platform);
+    if (!RunsAs(image.config, platform)) throw PlatformMismatch(name, image.config, platform, "as pulled");
+  }
   ResolvedImage r;
   r.state.config = image.config;
   r.state.layers = image.manifest.layers;
@@ -64,6 +80,7 @@ store::Descriptor StoreImageSource::Pull(const std::string& name, const store::P
   registry::PullOptions pull;
   pull.registry = registry_;
   pull.platform = platform;
+  pull.tag = platform == store::HostPlatform();
   // The base's layers are unpacked as they arrive: the first RUN finds them.
   runner::Snapshotter::PullUnpacks unpacks(store_);
   pull.unpack = &unpacks;

@@ -150,7 +150,7 @@ Descriptor Puller::Run() {
   std::vector<Digest> digests = {image.digest, manifest.config.digest};
   for (const Descriptor& layer : manifest.layers) digests.push_back(layer.digest);
   RecordBlobSources(store_, digests, {session_.host(), repository_});
-  store_.PutRef(reference_.String(), result);
+  if (options_.tag) store_.PutRef(reference_.String(), result);
   return result;
 }
 

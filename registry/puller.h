@@ -48,6 +48,10 @@ struct PullOptions {
   // When set, each downloaded layer is also unpacked into its snapshot as
   // it arrives (store/layer_unpack.h).
   store::LayerUnpackTarget* unpack = nullptr;
+  // Point the reference's ref at what was pulled. A build pulling a base for
+  // another platform than the host's leaves it: the name keeps meaning the
+  // image this machine runs.
+  bool tag = true;
 };
 
 // The Accept header for manifests: every manifest and index type bld reads.
@@ -56,7 +60,7 @@ extern const char* const kManifestAcceptHeader;
 
 // Pulls `reference` (normalized, with a registry: Reference::ParseDockerRef)
 // and points the ref reference.String() at the image manifest it resolved
-// to, which it returns. `events` may be empty.
+// to (unless options.tag is false), which it returns. `events` may be empty.
 store::Descriptor Pull(store::Store& store, const Reference& reference, const PullOptions& options,
                        const TransferEvents& events = {});
 

@@ -187,15 +187,44 @@ TEST_CASE("a multi-platform build with --format docker makes a Docker manifest l
 }
 
 TEST_CASE("an image for one platform is refused as the base of another, not built into a mislabeled image") {
-  Fixture f("FROM base\nRUN true\n");
+  RegistryServer registry;  // which has no image of that name for the platform either
+  Fixture f;
+  std::string base = registry.host() + "/team/base";
+  WriteFile(f.context + "/Dockerfile", "FROM " + base + "\nRUN true\n");
   bld::testing::MakeBusyboxTar(f.dir / "base.tar");
-  Fixture::Require(f.Bld({"import", f.dir / "base.tar", "base"}));
+  Fixture::Require(f.Bld({"import", f.dir / "base.tar", base}));
   ProcessResult r = f.Bld({"build", "--platform", "linux/s390x", "-t", "wrong", f.context});
   CHECK(r.exit_code != 0);
   std::string host = bld::store::FormatPlatform(bld::store::HostPlatform());
-  CHECK_THAT(r.err, Catch::Contains("image base is for " + host + ", not linux/s390x"));
+  CHECK_THAT(r.err, Catch::Contains("image " + base + " is for " + host + ", not linux/s390x (pulling one failed: "));
   CHECK_THAT(r.err, Catch::Contains("bld import --platform linux/s390x"));
   CHECK(f.Bld({"inspect", "wrong"}).exit_code != 0);
+}
+
+TEST_CASE("a base the store has for the host is pulled for another platform, and its name still means the host's") {
+  RegistryServer registry;
+  // A two-platform image in the registry, made without running anything
+  // (COPY only), so no emulator is needed: the arm64 base holds the same
+  // files, labeled arm64.
+  Fixture f("FROM base-$TARGETARCH\nCOPY Dockerfile /made-for\n");
+  bld::testing::MakeBusyboxTar(f.dir / "base.tar");
+  Fixture::Require(f.Bld({"import", "--platform", "linux/amd64", f.dir / "base.tar", "base-amd64"}));
+  Fixture::Require(f.Bld({"import", "--platform", "linux/arm64", f.dir / "base.tar", "base-arm64"}));
+  std::string name = registry.host() + "/team/multi:v1";
+  Fixture::Require(f.Bld({"build", "-q", "--platform", "linux/amd64,linux/arm64", "--push", "-t", name, f.context}));
+
+  // Another store has the amd64 image under the name; an arm64 build on it
+  // pulls the arm64 one.
+  std::string other = f.dir / "other-store";
+  Fixture::Require(f.Bld({"pull", "--platform", "linux/amd64", name}, other));
+  WriteFile(f.dir / "ctx2/Dockerfile", "FROM " + name + "\nCOPY Dockerfile /again\n");
+  Fixture::Require(f.Bld({"build", "-q", "--platform", "linux/arm64", "-t", "on-arm64", f.dir / "ctx2"}, other));
+  ProcessResult r = f.Bld({"inspect", "on-arm64"}, other);
+  Fixture::Require(r);
+  CHECK(json::parse(r.out)[0]["Architecture"] == "arm64");
+  r = f.Bld({"inspect", name}, other);
+  Fixture::Require(r);
+  CHECK(json::parse(r.out)[0]["Architecture"] == "amd64");
 }
 
 TEST_CASE("outputs that hold one platform's image are refused for a multi-platform build before it runs") {
