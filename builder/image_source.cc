@@ -15,9 +15,8 @@ namespace bld::builder {
 namespace {
 
 bool RunsAs(const store::ImageConfig& config, const store::Platform& wanted) {
-  if (config.architecture.empty() || config.os.empty()) return true;
-  store::Platform have = store::NormalizePlatform({config.architecture, config.os, config.os_version, config.variant});
-  return store::MatchRank(wanted, have).has_value();
+  std::optional<store::Platform> have = store::ConfigPlatform(config);
+  return !have || store::MatchRank(wanted, *have).has_value();
 }
 
 // A single-platform image used for another platform would make an image
@@ -25,9 +24,8 @@ bool RunsAs(const store::ImageConfig& config, const store::Platform& wanted) {
 // a base with no manifest for the platform.
 Error PlatformMismatch(const std::string& name, const store::ImageConfig& config, const store::Platform& wanted,
                        const std::string& why_not_pulled) {
-  store::Platform have = store::NormalizePlatform({config.architecture, config.os, config.os_version, config.variant});
   std::string w = store::FormatPlatform(wanted);
-  return Error("image " + name + " is for " + store::FormatPlatform(have) + ", not " + w + " (" + why_not_pulled +
+  return Error("image " + name + " is for " + store::FormatPlatform(*store::ConfigPlatform(config)) + ", not " + w + " (" + why_not_pulled +
                "): use an image for " + w + " (one made with `bld import --platform " + w +
                "`, or a multi-platform image that has one)");
 }

@@ -19,7 +19,7 @@ WrittenImage WriteManifestOnly(store::Store& store, const ImageState& state, con
   }
   WrittenImage out;
   out.manifest = store::WriteImage(store, config, state.layers, options.oci_format, &out.image_id);
-  out.manifest.platform = store::NormalizePlatform({config.architecture, config.os, config.os_version, config.variant});
+  out.manifest.platform = store::ConfigPlatform(config);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include "parser/dockerfile.h"
 #include "runner/emulation.h"
 #include "store/digest.h"
+#include "store/image.h"
 
 namespace bld::builder {
 
@@ -94,10 +95,9 @@ std::vector<std::string> RunArgv(const parser::Instruction& ins, const store::Co
 // saying what to install, when no emulator is registered (emulation.h),
 // rather than failing with the kernel's bare "exec format error".
 void CheckRunnable(const BuildEnv& env, const Step& step, const store::ImageConfig& image) {
-  if (image.architecture.empty() || image.os.empty()) return;
-  store::Platform platform =
-      store::NormalizePlatform({image.architecture, image.os, image.os_version, image.variant});
-  if (std::optional<std::string> problem = runner::EmulationProblem(platform))
+  std::optional<store::Platform> platform = store::ConfigPlatform(image);
+  if (!platform) return;
+  if (std::optional<std::string> problem = runner::EmulationProblem(*platform))
     FailAt(env, step.ins, "cannot run this step: " + *problem);
 }
 

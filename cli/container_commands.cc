@@ -305,13 +305,12 @@ store::Descriptor ResolveImage(store::Store& store, const std::string& name, con
 store::Image ReadRunImage(store::Store& store, const std::string& name, const RunFlags& f) {
   store::Platform wanted = f.platform.empty() ? store::HostPlatform() : store::ParsePlatform(f.platform);
   store::Image image = store::ReadImage(store, ResolveImage(store, name, f, wanted), wanted);
-  const store::ImageConfig& c = image.config;
-  if (c.architecture.empty() || c.os.empty()) return image;
-  store::Platform have = store::NormalizePlatform({c.architecture, c.os, c.os_version, c.variant});
-  if (!f.platform.empty() && !store::MatchRank(wanted, have))
-    throw Error("image " + name + " is for " + store::FormatPlatform(have) + ", not the --platform asked for (" +
+  std::optional<store::Platform> have = store::ConfigPlatform(image.config);
+  if (!have) return image;
+  if (!f.platform.empty() && !store::MatchRank(wanted, *have))
+    throw Error("image " + name + " is for " + store::FormatPlatform(*have) + ", not the --platform asked for (" +
                 store::FormatPlatform(wanted) + ")");
-  if (std::optional<std::string> problem = runner::EmulationProblem(have))
+  if (std::optional<std::string> problem = runner::EmulationProblem(*have))
     throw Error("cannot run image " + name + ": " + *problem);
   return image;
 }

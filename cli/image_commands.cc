@@ -53,6 +53,7 @@ struct LocalImage {
   std::string ref;
   store::Image image;  // of an index: the entry for this host, or its first
   store::Digest id;    // the config digest; of an index, the index's digest
+  store::Digest digest;  // what the ref names: the manifest, or the index
 };
 
 // "2 hours ago", as docker's CreatedSince.
@@ -74,7 +75,7 @@ std::vector<LocalImage> ListImages(const store::Store& store) {
   for (const auto& [ref, descriptor] : store.ListRefs()) {
     try {
       store::NamedImage named = store::ReadNamedImage(store, descriptor);
-      images.push_back({ref, std::move(named.image), named.id});
+      images.push_back({ref, std::move(named.image), named.id, descriptor.digest});
     } catch (const Error& e) {
       std::fprintf(stderr, "WARNING: skipping %s: %s\n", ref.c_str(), e.what());
     }
@@ -151,7 +152,7 @@ int RunImages(const CommandContext& ctx, const ImagesFlags& f) {
   Clock::time_point now = Clock::now();
   for (const Row& r : rows) {
     std::vector<std::string> cells = {r.repository, r.tag};
-    if (f.digests) cells.push_back(r.image->image.manifest_descriptor.digest.str());
+    if (f.digests) cells.push_back(r.image->digest.str());
     cells.push_back(ShownId(r.image->id, f.no_trunc));
     cells.push_back(r.created ? Ago(*r.created, now) : "N/A");
     cells.push_back(HumanSize(ImageSize(r.image->image)));
@@ -235,8 +236,7 @@ ordered_json InspectJson(const store::Store& store, const store::Descriptor& des
     registry::Reference r = registry::Reference::ParseNormalizedNamed(li.ref);
     if (!r.tag().empty()) tags.push_back(r.FamiliarString());
     if (repositories.insert(r.FamiliarName()).second)
-      digests.push_back(r.FamiliarName() + "@" +
-                        (named.entries.empty() ? li.image.manifest_descriptor.digest : named.id).str());
+      digests.push_back(r.FamiliarName() + "@" + li.digest.str());
   }
   ordered_json config = ordered_json::parse(store::Serialize(image.config));
   ordered_json j;

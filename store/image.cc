@@ -25,6 +25,11 @@ constexpr std::string_view kUntaggedRefPrefix = "<none>@";
 
 }  // namespace
 
+std::optional<Platform> ConfigPlatform(const ImageConfig& config) {
+  if (config.architecture.empty() || config.os.empty()) return std::nullopt;
+  return NormalizePlatform({config.architecture, config.os, config.os_version, config.variant});
+}
+
 std::optional<Descriptor> SelectManifest(const ImageIndex& index, const Platform& wanted) {
   std::optional<Descriptor> best;
   size_t best_rank = 0;

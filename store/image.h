@@ -27,6 +27,10 @@ struct Image {
   Digest id() const { return manifest.config.digest; }  // Docker's image ID
 };
 
+// The platform an image's config names (normalized), or nullopt when it
+// names none (no architecture or os).
+std::optional<Platform> ConfigPlatform(const ImageConfig& config);
+
 // The entry of `index` to use for `wanted`: the best match by MatchRank
 // (store/platform.h), the first of equals; entries without a platform (such
 // as attestations) are never picked. nullopt when none can run there.
