@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "builder/build_cache.h"
+#include "builder/cache_exchange.h"
 #include "builder/container_runtime.h"
 #include "builder/image_source.h"
 #include "builder/image_writer.h"
@@ -60,8 +61,10 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   StageResults results(df.stages.size());
   BuildCounters counters;
   store::Platform platform = options.platform.empty() ? store::HostPlatform() : store::ParsePlatform(options.platform);
-  BuildEnv env{options, df,      input.dockerfile_name, *input.context, stat_cache, images, runtime,
-               cache,   events,  cancel,                results,        counters,   platform, store.tmp_dir(),
+  CacheExchange exchange(store, options, cache, runtime, events, platform);
+  BuildEnv env{options,         df,      input.dockerfile_name, *input.context, stat_cache,
+               images,          exchange.runtime(), exchange.cache(), events, cancel,
+               results,         counters, platform, store.tmp_dir(),
                [] { return std::chrono::system_clock::now(); }, nullptr};
 
   // The layers of the stages the image is made of get their blobs while the
@@ -92,8 +95,11 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   write.oci_format = options.oci_format;
   write.created_fallback = HistoryTime(env);
   ImageState target = results.Get(df.target).state;
+  exchange.FetchImageLayers(target);
   target.layers = blobs.Materialize(target);
+  exchange.AddInlineLabel(target, target.layers, write.labels);
   WrittenImage image = WriteBuiltImage(store, target, write);
+  exchange.Export(target, blobs, Parallelism(options));
   BuildResult result;
   result.image_id = image.image_id;
   result.manifest = image.manifest;
