@@ -18,6 +18,9 @@ namespace bld::builder {
 
 namespace {
 
+// The config media type of BuildKit's registry cache, named in the warning
+// that it is not read (docs/cache-export.md).
+constexpr std::string_view kBuildKitCacheConfig = "application/vnd.buildkit.cacheconfig.v0";
 // Layers are copied out of a layout directory in pieces of this size.
 constexpr size_t kCopyBuffer = 1 << 20;
 
@@ -110,6 +113,9 @@ class RegistryCacheSource : public CacheSource {
                       const store::Platform& platform)
       : reader_(store, ref, {options, platform, 3, nullptr}) {
     registry::RepositoryReader::Manifest top = reader_.FetchManifest();
+    if (top.body.find(kBuildKitCacheConfig) != std::string::npos)
+      throw Error(Name() + " is a BuildKit cache (" + std::string(kBuildKitCacheConfig) +
+                  "), which bld does not read: export the cache with bld build --cache-to");
     if (store::IsIndexMediaType(top.media_type))
       throw Error(Name() + " is an image index: give the reference of one image or of a bld cache");
     if (!store::IsManifestMediaType(top.media_type))
@@ -175,42 +181,62 @@ std::string ImportedCache::RepositoryOf(const store::Digest& blob) const {
   return it == origin_.end() ? "" : sources_[it->second.source]->Repository();
 }
 
-void ImportedCache::Fetch(const store::Digest& blob, const store::Digest& diff_id) {
-  Origin origin;
+void ImportedCache::Fetch(const std::vector<std::pair<store::Digest, store::Digest>>& layers) {
+  // Grouped by import, so that each source fetches its layers at once (a
+  // registry, a few in parallel).
+  std::map<size_t, std::pair<std::vector<store::Descriptor>, std::vector<store::Digest>>> wanted;
   {
     std::lock_guard lock(mu_);
-    auto it = origin_.find(blob);
-    if (it == origin_.end()) return;
-    origin = it->second;
+    for (const auto& [blob, diff_id] : layers) {
+      auto it = origin_.find(blob);
+      if (it == origin_.end()) continue;
+      wanted[it->second.source].first.push_back(it->second.layer);
+      wanted[it->second.source].second.push_back(diff_id);
+    }
   }
   std::lock_guard lock(fetch_mu_);
-  if (store_.blobs().Exists(blob) || StoredBlobOf(store_, diff_id)) return;
-  sources_[origin.source]->FetchLayers({origin.layer}, {diff_id});
+  for (auto& [source, group] : wanted) {
+    // Another stage may have fetched some while this one waited.
+    std::vector<store::Descriptor> missing;
+    std::vector<store::Digest> diff_ids;
+    for (size_t i = 0; i < group.first.size(); ++i) {
+      if (store_.blobs().Exists(group.first[i].digest) || StoredBlobOf(store_, group.second[i])) continue;
+      missing.push_back(group.first[i]);
+      diff_ids.push_back(group.second[i]);
+    }
+    if (!missing.empty()) sources_[source]->FetchLayers(missing, diff_ids);
+  }
 }
 
 std::vector<runner::LayerRef> ImportedCache::EnsureLayers(std::vector<runner::LayerRef> layers) {
   std::vector<store::Digest> diff_ids;
   for (const runner::LayerRef& layer : layers) diff_ids.push_back(layer.diff_id);
   std::vector<store::Digest> chain = runner::Snapshotter::ChainIds(diff_ids);
+  std::vector<std::pair<store::Digest, store::Digest>> wanted;
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (!store_.blobs().Exists(layers[i].blob) && !runner::Snapshotter::Exists(store_, chain[i]))
+      wanted.emplace_back(layers[i].blob, layers[i].diff_id);
+  if (wanted.empty()) return layers;
+  Fetch(wanted);
   for (size_t i = 0; i < layers.size(); ++i) {
-    runner::LayerRef& layer = layers[i];
-    if (store_.blobs().Exists(layer.blob) || runner::Snapshotter::Exists(store_, chain[i])) continue;
-    Fetch(layer.blob, layer.diff_id);
-    if (store_.blobs().Exists(layer.blob)) continue;
-    if (std::optional<store::Digest> stored = StoredBlobOf(store_, layer.diff_id)) layer.blob = *stored;
+    if (store_.blobs().Exists(layers[i].blob) || runner::Snapshotter::Exists(store_, chain[i])) continue;
+    // The layer as the store has it under another digest (compressed
+    // another way): the runner unpacks that one.
+    if (std::optional<store::Digest> stored = StoredBlobOf(store_, layers[i].diff_id)) layers[i].blob = *stored;
   }
   return layers;
 }
 
 void ImportedCache::EnsureBlobs(const ImageState& state) {
+  std::vector<std::pair<store::Digest, store::Digest>> wanted;
   std::vector<store::Digest> chain = LayerChainIds(state);
   for (size_t i = 0; i < state.layers.size() && i < chain.size(); ++i) {
     const store::Digest& diff_id = state.config.rootfs.diff_ids[i];
-    if (store_.blobs().Exists(state.layers[i].digest) || StoredBlobOf(store_, diff_id) ||
-        runner::Snapshotter::Holding(store_, chain[i], diff_id))
-      continue;
-    Fetch(state.layers[i].digest, diff_id);
+    if (!store_.blobs().Exists(state.layers[i].digest) && !StoredBlobOf(store_, diff_id) &&
+        !runner::Snapshotter::Holding(store_, chain[i], diff_id))
+      wanted.emplace_back(state.layers[i].digest, diff_id);
   }
+  Fetch(wanted);
 }
 
 runner::StepResult CacheFetchingRuntime::Run(const runner::StepSpec& spec,

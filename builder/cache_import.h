@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "builder/build_backend.h"
@@ -88,11 +89,11 @@ class ImportedCache : public StepCache {
   // The repository ("host/repo") a layer blob not in the store can be
   // found in, if an import named it: an export there needs no copy.
   std::string RepositoryOf(const store::Digest& blob) const;
-  // Fetches the layer blob `blob` (of diff ID `diff_id`) into the store when
-  // an import's hit named it and the store has no blob of that layer.
-  void Fetch(const store::Digest& blob, const store::Digest& diff_id);
-
  private:
+  // Fetches each layer (blob, diff ID) that an import's hit named and of
+  // which the store has no blob.
+  void Fetch(const std::vector<std::pair<store::Digest, store::Digest>>& layers);
+
   struct Origin {
     size_t source = 0;
     store::Descriptor layer;

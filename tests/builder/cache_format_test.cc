@@ -47,8 +47,10 @@ class FakeSource : public builder::CacheSource {
   std::string Repository() const override { return "reg/cache"; }
   void FetchLayers(const std::vector<store::Descriptor>& layers, const std::vector<store::Digest>&) override {
     for (const store::Descriptor& l : layers) fetched.push_back(l.digest);
+    ++calls;
   }
   std::vector<store::Digest> fetched;
+  int calls = 0;
 };
 
 }  // namespace
@@ -135,4 +137,19 @@ TEST_CASE("an import answers after the local cache and fetches no layer on a hit
   // A step on the imported state: its layers are fetched, once asked.
   cache.EnsureLayers({{D('b'), D('a')}, {D('c'), D('b')}});
   CHECK(fake->fetched == std::vector<store::Digest>{D('a'), D('b')});
+}
+
+TEST_CASE("the imported layers of the final image are fetched together, those of no hit not at all") {
+  bld::testing::TempDir root;
+  std::unique_ptr<store::Store> store = store::Store::Open(root.path());
+  testing::FakeCache local;
+  auto source = std::make_unique<FakeSource>(CacheRecords{{"final", State("ab")}, {"other", State("c")}});
+  FakeSource* fake = source.get();
+  std::vector<std::unique_ptr<builder::CacheSource>> sources;
+  sources.push_back(std::move(source));
+  builder::ImportedCache cache(*store, local, std::move(sources));
+  REQUIRE(cache.Get("final"));
+  cache.EnsureBlobs(State("abc"));  // c: named by no hit, so no import is asked for it
+  CHECK(fake->fetched == std::vector<store::Digest>{D('a'), D('b')});
+  CHECK(fake->calls == 1);
 }
