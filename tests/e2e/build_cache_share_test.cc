@@ -5,6 +5,7 @@
 // it to the same digest, as CI runners pulling one base do.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ using bld::testing::RegistryServer;
 using bld::testing::RunBld;
 using bld::testing::TempDir;
 using bld::testing::WriteFile;
+using nlohmann::json;
 
 namespace {
 
@@ -171,6 +173,31 @@ TEST_CASE("a missing cache to import is a warning and the build runs cold") {
   CHECK_THAT(r.err, Catch::Contains("WARNING: --cache-from type=local,src=" + (f.dir / "no-such-dir") + ": not used"));
   CHECK(Ran(r, "build"));
   CHECK(Ran(r, "final"));
+}
+
+TEST_CASE("an image without inline cache given to --cache-from is a warning") {
+  Fixture f;
+  ProcessResult r = f.Build("b", {"--cache-from", f.base});
+  Fixture::Require(r);
+  CHECK_THAT(r.err, Catch::Contains("is an image without inline cache metadata (build it with --cache-to type=inline)"));
+  CHECK(Ran(r, "final"));
+}
+
+TEST_CASE("a cache exported with compression=zstd names zstd layers and is imported") {
+  Fixture f;
+  std::string cache = f.dir / "zstd-cache";
+  Fixture::Require(f.Build("a", {"--cache-to", "type=local,dest=" + cache + ",mode=max,compression=zstd"}));
+  json index = json::parse(bld::testing::ReadFile(cache + "/index.json"));
+  std::string manifest_digest = index["manifests"][0]["digest"];
+  json manifest = json::parse(bld::testing::ReadFile(cache + "/blobs/sha256/" + manifest_digest.substr(7)));
+  CHECK(manifest["config"]["mediaType"] == "application/vnd.bld.build-cache.config.v1+json");
+  size_t zstd = 0;
+  for (const json& layer : manifest["layers"])
+    if (layer["mediaType"].get<std::string>().ends_with("+zstd")) ++zstd;
+  CHECK(zstd == 5);  // every layer the build made; the base's stays gzip, as pulled
+  ProcessResult b = f.Build("b", {"--cache-from", "type=local,src=" + cache});
+  Fixture::Require(b);
+  CHECK_FALSE(Ran(b, "final"));
 }
 
 TEST_CASE("a cache export that fails fails the build, unless ignore-error=true") {
