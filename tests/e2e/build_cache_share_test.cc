@@ -127,6 +127,22 @@ TEST_CASE("a fully cached import downloads the records and the final image's own
   CHECK(f.BlobGets("cache/app") - before == 4);
 }
 
+TEST_CASE("a fully cached import exported back to its repository downloads no layer of other stages") {
+  Fixture f;
+  std::string ref = f.registry.host() + "/cache/app:ci";
+  Fixture::Require(f.Build("a", {"--cache-to", "type=registry,ref=" + ref + ",mode=max"}));
+  size_t before = f.BlobGets("cache/app");
+  ProcessResult b = f.Build("b", {"--cache-from", ref, "--cache-to", "type=registry,ref=" + ref + ",mode=max"});
+  Fixture::Require(b);
+  CHECK_FALSE(Ran(b, "final"));
+  CHECK(f.BlobGets("cache/app") - before == 4);  // as without the export
+  // What B exported still serves a new runner completely.
+  ProcessResult c = f.Build("c", {"--cache-from", ref});
+  Fixture::Require(c);
+  CHECK_FALSE(Ran(c, "build"));
+  CHECK_FALSE(Ran(c, "final"));
+}
+
 TEST_CASE("a fully cached import pushed to its registry uploads no layer") {
   Fixture f;
   std::string ref = f.registry.host() + "/cache/app:ci";
@@ -172,6 +188,19 @@ TEST_CASE("a missing cache to import is a warning and the build runs cold") {
   CHECK_THAT(r.err, Catch::Contains("WARNING: --cache-from " + f.registry.host() + "/nobody/cache:none: not used"));
   CHECK_THAT(r.err, Catch::Contains("WARNING: --cache-from type=local,src=" + (f.dir / "no-such-dir") + ": not used"));
   CHECK(Ran(r, "build"));
+  CHECK(Ran(r, "final"));
+}
+
+TEST_CASE("an unreachable cache registry is a warning and the build runs cold") {
+  Fixture f;
+  std::string gone;
+  {
+    RegistryServer stopped;  // its port is closed once it is stopped
+    gone = stopped.host() + "/cache/app:ci";
+  }
+  ProcessResult r = f.Build("b", {"--cache-from", gone});
+  Fixture::Require(r);
+  CHECK_THAT(r.err, Catch::Contains("WARNING: --cache-from " + gone + ": not used"));
   CHECK(Ran(r, "final"));
 }
 
