@@ -246,5 +246,12 @@ TEST_CASE("a cache spec bld does not carry out is refused before the build") {
   ProcessResult r = f.Build("a", {"--cache-to", "type=gha"});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("--cache-to type=gha: type=gha is not supported by bld"));
+  std::string pinned = f.registry.host() + "/cache/app@sha256:" + std::string(64, 'a');
+  r = f.Build("a", {"--cache-to", "type=registry,ref=" + pinned});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("ref= names a digest; a cache is exported to a tag"));
+  r = f.Build("a", {"--cache-from", "type=registry,ref=Not A Ref"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("--cache-from type=registry,ref=Not A Ref: ref=Not A Ref: "));
   CHECK(f.Bld("a", {"images"}).out.find("<none>") == std::string::npos);
 }
