@@ -1,9 +1,16 @@
 #include "builder/cache_exchange.h"
 
-#include "builder/step_executor.h"
 #include "store/error.h"
+#include "store/oci.h"
 
 namespace bld::builder {
+
+namespace {
+
+// Half the config limit: the rest is the image's own config and history.
+constexpr size_t kMaxInlineRecordsSize = store::kMaxConfigSize / 2;
+
+}  // namespace
 
 CacheExchange::CacheExchange(store::Store& store, const BuildOptions& options, StepCache& local, StepRuntime& runtime,
                              BuildEvents& events, const store::Platform& platform)
@@ -41,9 +48,17 @@ void CacheExchange::FetchImageLayers(const ImageState& target) {
 
 void CacheExchange::AddInlineLabel(const ImageState& target, const std::vector<store::Descriptor>& written_layers,
                                    std::map<std::string, std::string>& labels) const {
-  for (const CacheSpec& spec : options_.cache_to)
-    if (spec.type == CacheType::kInline && recorder_)
-      labels[std::string(kInlineCacheLabel)] = InlineCacheRecords(recorder_->Taken(), target, written_layers);
+  for (const CacheSpec& spec : options_.cache_to) {
+    if (spec.type != CacheType::kInline || !recorder_) continue;
+    std::string records = InlineCacheRecords(recorder_->Taken(), target, written_layers);
+    // Registries and clients refuse configs over kMaxConfigSize: an image
+    // that no one could pull is worse than an image without its cache.
+    if (records.size() > kMaxInlineRecordsSize)
+      throw Error("--cache-to " + spec.spec + ": the cache records are " + std::to_string(records.size()) +
+                  " bytes, too many for an image config (at most " + std::to_string(kMaxInlineRecordsSize) +
+                  "): export them with type=registry or type=local");
+    labels[std::string(kInlineCacheLabel)] = records;
+  }
 }
 
 void CacheExchange::Export(const ImageState& target, LayerBlobs& build_blobs, int workers) {

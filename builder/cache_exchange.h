@@ -40,7 +40,7 @@ class CacheExchange {
   // Before the image is written: the imported layers of `target` fetched.
   void FetchImageLayers(const ImageState& target);
   // type=inline: the label to add to the image, whose layers are
-  // `written_layers`.
+  // `written_layers`. Throws when the records are too large for a config.
   void AddInlineLabel(const ImageState& target, const std::vector<store::Descriptor>& written_layers,
                       std::map<std::string, std::string>& labels) const;
   // After the image is written: every type=registry and type=local export.
