@@ -153,3 +153,34 @@ TEST_CASE("the imported layers of the final image are fetched together, those of
   CHECK(fake->fetched == std::vector<store::Digest>{D('a'), D('b')});
   CHECK(fake->calls == 1);
 }
+
+TEST_CASE("a step on an imported state fetches the layers it runs on and reads from before it runs") {
+  bld::testing::TempDir root;
+  std::unique_ptr<store::Store> store = store::Store::Open(root.path());
+  testing::FakeCache local;
+  auto source = std::make_unique<FakeSource>(CacheRecords{{"image", State("ab")}, {"source", State("c")}});
+  FakeSource* fake = source.get();
+  std::vector<std::unique_ptr<builder::CacheSource>> sources;
+  sources.push_back(std::move(source));
+  builder::ImportedCache cache(*store, local, std::move(sources));
+  REQUIRE(cache.Get("image"));
+  REQUIRE(cache.Get("source"));
+  testing::FakeRuntime inner;
+  builder::CacheFetchingRuntime runtime(inner, cache);
+
+  runner::StepSpec spec;
+  spec.layers = {{D('b'), D('a')}};
+  runner::StepMount mount;
+  mount.tree.emplace();
+  mount.tree->layers = {{D('d'), D('c')}};
+  spec.mounts.push_back(mount);
+  runtime.Run(spec, {});
+  CHECK(fake->fetched == std::vector<store::Digest>{D('a'), D('c')});
+  CHECK(inner.runs.size() == 1);
+
+  runner::FilePlan plan;
+  plan.source_layers = {{D('c'), D('b')}};
+  runtime.ApplyFiles({{D('b'), D('a')}, {D('9'), D('8')}}, plan, {});  // 8: no hit named it
+  CHECK(fake->fetched == std::vector<store::Digest>{D('a'), D('c'), D('b'), D('a')});
+  CHECK(inner.file_steps.size() == 1);
+}
