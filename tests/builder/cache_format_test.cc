@@ -53,6 +53,23 @@ class FakeSource : public builder::CacheSource {
   int calls = 0;
 };
 
+// An ImportedCache over an empty local cache (`local`) and one FakeSource
+// with `records`, on a fresh store.
+struct ImportFixture {
+  explicit ImportFixture(CacheRecords records) {
+    auto source = std::make_unique<FakeSource>(std::move(records));
+    fake = source.get();
+    std::vector<std::unique_ptr<builder::CacheSource>> sources;
+    sources.push_back(std::move(source));
+    cache = std::make_unique<builder::ImportedCache>(*store, local, std::move(sources));
+  }
+  bld::testing::TempDir root;
+  std::unique_ptr<store::Store> store = store::Store::Open(root.path());
+  testing::FakeCache local;
+  FakeSource* fake = nullptr;
+  std::unique_ptr<builder::ImportedCache> cache;
+};
+
 }  // namespace
 
 TEST_CASE("cache records round-trip through their document") {
@@ -118,15 +135,10 @@ TEST_CASE("the cache recorder keeps what the build took and what it made") {
 }
 
 TEST_CASE("an import answers after the local cache and fetches no layer on a hit") {
-  bld::testing::TempDir root;
-  std::unique_ptr<store::Store> store = store::Store::Open(root.path());
-  testing::FakeCache local;
-  local.records["both"] = State("0");
-  auto source = std::make_unique<FakeSource>(CacheRecords{{"both", State("e")}, {"remote", State("ab")}});
-  FakeSource* fake = source.get();
-  std::vector<std::unique_ptr<builder::CacheSource>> sources;
-  sources.push_back(std::move(source));
-  builder::ImportedCache cache(*store, local, std::move(sources));
+  ImportFixture f(CacheRecords{{"both", State("e")}, {"remote", State("ab")}});
+  f.local.records["both"] = State("0");
+  builder::ImportedCache& cache = *f.cache;
+  FakeSource* fake = f.fake;
   CHECK(cache.Get("both")->layers[0].digest == D('0'));
   CHECK(cache.Get("remote")->layers.size() == 2);
   CHECK_FALSE(cache.Get("nowhere"));
@@ -140,14 +152,9 @@ TEST_CASE("an import answers after the local cache and fetches no layer on a hit
 }
 
 TEST_CASE("the imported layers of the final image are fetched together, those of no hit not at all") {
-  bld::testing::TempDir root;
-  std::unique_ptr<store::Store> store = store::Store::Open(root.path());
-  testing::FakeCache local;
-  auto source = std::make_unique<FakeSource>(CacheRecords{{"final", State("ab")}, {"other", State("c")}});
-  FakeSource* fake = source.get();
-  std::vector<std::unique_ptr<builder::CacheSource>> sources;
-  sources.push_back(std::move(source));
-  builder::ImportedCache cache(*store, local, std::move(sources));
+  ImportFixture f(CacheRecords{{"final", State("ab")}, {"other", State("c")}});
+  builder::ImportedCache& cache = *f.cache;
+  FakeSource* fake = f.fake;
   REQUIRE(cache.Get("final"));
   cache.EnsureBlobs(State("abc"));  // c: named by no hit, so no import is asked for it
   CHECK(fake->fetched == std::vector<store::Digest>{D('a'), D('b')});
@@ -155,14 +162,9 @@ TEST_CASE("the imported layers of the final image are fetched together, those of
 }
 
 TEST_CASE("a step on an imported state fetches the layers it runs on and reads from before it runs") {
-  bld::testing::TempDir root;
-  std::unique_ptr<store::Store> store = store::Store::Open(root.path());
-  testing::FakeCache local;
-  auto source = std::make_unique<FakeSource>(CacheRecords{{"image", State("ab")}, {"source", State("c")}});
-  FakeSource* fake = source.get();
-  std::vector<std::unique_ptr<builder::CacheSource>> sources;
-  sources.push_back(std::move(source));
-  builder::ImportedCache cache(*store, local, std::move(sources));
+  ImportFixture f(CacheRecords{{"image", State("ab")}, {"source", State("c")}});
+  builder::ImportedCache& cache = *f.cache;
+  FakeSource* fake = f.fake;
   REQUIRE(cache.Get("image"));
   REQUIRE(cache.Get("source"));
   testing::FakeRuntime inner;
