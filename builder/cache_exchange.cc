@@ -36,7 +36,7 @@ void CacheExchange::Import(const std::vector<CacheSpec>& specs, const store::Pla
       events_.Warning("--cache-from " + spec.spec + ": not used: " + e.what());
     }
   }
-  imported_.emplace(store_, *cache_, std::move(sources));
+  imported_.emplace(store_, *cache_, std::move(sources), &events_);
   cache_ = &*imported_;
   fetching_.emplace(*runtime_, *imported_);
   runtime_ = &*fetching_;

@@ -204,8 +204,26 @@ void ImportedCache::Fetch(const std::vector<std::pair<store::Digest, store::Dige
       missing.push_back(group.first[i]);
       diff_ids.push_back(group.second[i]);
     }
-    if (!missing.empty()) sources_[source]->FetchLayers(missing, diff_ids);
+    if (!missing.empty()) FetchShown(*sources_[source], missing, diff_ids);
   }
+}
+
+void ImportedCache::FetchShown(CacheSource& source, const std::vector<store::Descriptor>& layers,
+                               const std::vector<store::Digest>& diff_ids) {
+  if (!events_) return source.FetchLayers(layers, diff_ids);
+  int64_t bytes = 0;
+  for (const store::Descriptor& layer : layers) bytes += layer.size;
+  StepProgress progress = events_->StartStep("fetching " + std::to_string(layers.size()) +
+                                                 (layers.size() == 1 ? " layer (" : " layers (") +
+                                                 std::to_string(bytes) + " bytes) from " + source.Name(),
+                                             -1);
+  try {
+    source.FetchLayers(layers, diff_ids);
+  } catch (const std::exception& e) {
+    progress.Error(e.what());
+    throw;
+  }
+  progress.Done();
 }
 
 std::vector<runner::LayerRef> ImportedCache::EnsureLayers(std::vector<runner::LayerRef> layers) {

@@ -66,8 +66,10 @@ std::unique_ptr<CacheSource> OpenCacheSource(store::Store& store, const CacheSpe
 // A StepCache that asks `local` first, then each import in order.
 class ImportedCache : public StepCache {
  public:
-  ImportedCache(store::Store& store, StepCache& local, std::vector<std::unique_ptr<CacheSource>> sources)
-      : store_(store), local_(local), sources_(std::move(sources)) {}
+  // `events` (may be null) shows each fetch as a step of its own.
+  ImportedCache(store::Store& store, StepCache& local, std::vector<std::unique_ptr<CacheSource>> sources,
+                BuildEvents* events = nullptr)
+      : store_(store), local_(local), sources_(std::move(sources)), events_(events) {}
 
   std::optional<ImageState> Get(const std::string& key) const override;
   void Put(const std::string& key, const ImageState& state) override { local_.Put(key, state); }
@@ -93,6 +95,9 @@ class ImportedCache : public StepCache {
   // Fetches each layer (blob, diff ID) that an import's hit named and of
   // which the store has no blob.
   void Fetch(const std::vector<std::pair<store::Digest, store::Digest>>& layers);
+  // source.FetchLayers, shown as a step when there are events.
+  void FetchShown(CacheSource& source, const std::vector<store::Descriptor>& layers,
+                  const std::vector<store::Digest>& diff_ids);
 
   struct Origin {
     size_t source = 0;
@@ -102,6 +107,7 @@ class ImportedCache : public StepCache {
   store::Store& store_;
   StepCache& local_;
   std::vector<std::unique_ptr<CacheSource>> sources_;
+  BuildEvents* events_;
   mutable std::mutex mu_;
   // Blob digest -> the source whose hit named it, and its descriptor there.
   mutable std::map<store::Digest, Origin> origin_;
