@@ -163,6 +163,16 @@ TEST_CASE("a local cache directory lets an empty store build without running a s
   CHECK(std::filesystem::exists(cache + "/oci-layout"));
 }
 
+TEST_CASE("a cache exported with mode=min holds the final stage's steps only") {
+  Fixture f;
+  std::string cache = f.dir / "min-cache";
+  Fixture::Require(f.Build("a", {"--cache-to", "type=local,dest=" + cache}));
+  ProcessResult b = f.Build("b", {"--cache-from", "type=local,src=" + cache});
+  Fixture::Require(b);
+  CHECK(Ran(b, "build"));  // not exported: runs again, and makes the same file
+  CHECK_FALSE(Ran(b, "final"));
+}
+
 TEST_CASE("an inline cache in a pushed image lets an empty store reuse the final stage's steps") {
   Fixture f;
   std::string image = f.registry.host() + "/team/app:inline";
