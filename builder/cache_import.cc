@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <set>
 
 #include "builder/layer_blobs.h"
 #include "registry/diff_id_hasher.h"
