@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "registry/pusher.h"
@@ -19,6 +20,7 @@ namespace fs = std::filesystem;
 
 // What index.json calls the cache, as BuildKit's local cache does.
 constexpr std::string_view kLayoutTag = "latest";
+constexpr std::string_view kRefNameAnnotation = "org.opencontainers.image.ref.name";
 constexpr std::string_view kLayoutVersion = R"({"imageLayoutVersion":"1.0.0"})";
 
 // Whether `state`'s layers, diff IDs and history begin `image`'s.
@@ -94,8 +96,22 @@ void CopyBlob(const store::Store& store, const std::string& blob_dir, const stor
   if (::rename(tmp.c_str(), dest.c_str()) != 0) throw SysError("cannot rename " + tmp + " to " + dest);
 }
 
+// The index.json a layout has already, as BuildKit's local cache keeps it:
+// other entries stay. One that cannot be read is replaced.
+store::ImageIndex ExistingIndex(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return store::ParseImageIndex(text, store::Digest());
+  } catch (const Error&) {
+    return {};
+  }
+}
+
 // An OCI layout in `dir`, kept from one export to the next: blobs it has are
-// not copied again, and index.json is replaced last, in one rename.
+// not copied again, other entries of its index.json stay, and index.json is
+// replaced last, in one rename.
 void WriteLayout(const store::Store& store, const std::string& dir, const store::Descriptor& manifest) {
   std::string blob_dir = dir + "/blobs/sha256";
   std::error_code ec;
@@ -103,10 +119,14 @@ void WriteLayout(const store::Store& store, const std::string& dir, const store:
   if (ec) throw Error("cannot create " + blob_dir + ": " + ec.message());
   for (const store::Descriptor& d : store.Closure(manifest)) CopyBlob(store, blob_dir, d.digest);
   WriteFileAtomically(dir + "/oci-layout", kLayoutVersion);
-  store::ImageIndex index;
+  store::ImageIndex index = ExistingIndex(dir + "/index.json");
   index.media_type = std::string(store::media_type::kOciIndex);
+  std::erase_if(index.manifests, [](const store::Descriptor& d) {
+    auto name = d.annotations.find(std::string(kRefNameAnnotation));
+    return name != d.annotations.end() && name->second == kLayoutTag;
+  });
   store::Descriptor named = manifest;
-  named.annotations["org.opencontainers.image.ref.name"] = std::string(kLayoutTag);
+  named.annotations[std::string(kRefNameAnnotation)] = std::string(kLayoutTag);
   index.manifests.push_back(named);
   WriteFileAtomically(dir + "/index.json", store::Serialize(index));
 }

@@ -163,6 +163,21 @@ TEST_CASE("a local cache directory lets an empty store build without running a s
   CHECK(std::filesystem::exists(cache + "/oci-layout"));
 }
 
+TEST_CASE("a local cache export replaces its own entry of the layout's index and keeps the others") {
+  Fixture f;
+  std::string cache = f.dir / "shared-layout";
+  std::string other = "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:" +
+                      std::string(64, 'a') + "\",\"size\":1,\"annotations\":{\"org.opencontainers.image.ref.name\":\"other\"}}";
+  WriteFile(cache + "/index.json", "{\"schemaVersion\":2,\"manifests\":[" + other + "]}");
+  Fixture::Require(f.Build("a", {"--cache-to", "type=local,dest=" + cache}));
+  WriteFile(f.ctx + "/other.txt", "changed\n");
+  Fixture::Require(f.Build("a", {"--cache-to", "type=local,dest=" + cache}));
+  json index = json::parse(bld::testing::ReadFile(cache + "/index.json"));
+  std::vector<std::string> names;
+  for (const json& d : index["manifests"]) names.push_back(d["annotations"]["org.opencontainers.image.ref.name"]);
+  CHECK(names == std::vector<std::string>{"other", "latest"});
+}
+
 TEST_CASE("a cache exported with mode=min holds the final stage's steps only") {
   Fixture f;
   std::string cache = f.dir / "min-cache";
