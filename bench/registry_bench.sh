@@ -27,25 +27,6 @@ printf '{"default":[{"type":"insecureAcceptAnything"}]}' > "$work/policy.json"
 skopeo() { command skopeo --policy "$work/policy.json" "$@"; }
 export DOCKER_CONFIG=$work/docker BLD_CONFIG=$work/none.json
 
-# start_registry NAME: an empty registry on a port the kernel picks (it logs
-# which); sets registry_host to its host:port. (Not run in $(...): the
-# registry's pid must reach the cleanup.)
-start_registry() {
-  local dir=$work/registry-$1 host=
-  mkdir -p "$dir"
-  printf 'version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:0\n' \
-    "$dir" > "$dir/config.yml"
-  docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    host=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$dir/log" | cut -d' ' -f3 || true)
-    [ -n "$host" ] && curl -sf "http://$host/v2/" >/dev/null && break
-    sleep 0.1
-  done
-  [ -n "$host" ] || { echo "docker-registry did not start: $(cat "$dir/log")" >&2; exit 1; }
-  registry_host=$host
-}
-
 # The image as an OCI layout: four tar layers of random bytes, gzip -1.
 layout=$work/layout
 mkdir -p "$layout/blobs/sha256"

@@ -4,6 +4,7 @@
 #include <map>
 #include <vector>
 
+#include "builder/spec_fields.h"
 #include "store/error.h"
 
 namespace bld::builder {
@@ -37,31 +38,6 @@ std::string KeyList(const std::vector<std::string_view>& keys) {
   return out;
 }
 
-// The spec's key=value pairs; each key once, each with a value.
-std::map<std::string, std::string> Fields(const std::string& spec, const std::string& where) {
-  std::map<std::string, std::string> fields;
-  size_t pos = 0;
-  for (;;) {
-    size_t comma = spec.find(',', pos);
-    std::string field = spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    size_t eq = field.find('=');
-    if (eq == std::string::npos)
-      throw Error(where + "\"" + field + "\" is not key=value (write -o DIR alone for type=local,dest=DIR)");
-    std::string key = field.substr(0, eq);
-    std::string value = field.substr(eq + 1);
-    if (value.empty()) throw Error(where + key + "= needs a value");
-    if (!fields.emplace(key, value).second) throw Error(where + key + "= is given twice");
-    if (comma == std::string::npos) return fields;
-    pos = comma + 1;
-  }
-}
-
-bool BoolValue(const std::string& key, const std::string& value, const std::string& where) {
-  if (value == "true") return true;
-  if (value == "false") return false;
-  throw Error(where + key + "=" + value + ": use " + key + "=true or " + key + "=false");
-}
-
 const TypeKeys& TypeOf(const std::map<std::string, std::string>& fields, const std::string& where) {
   auto type = fields.find("type");
   if (type == fields.end()) throw Error(where + "type= is missing: use type=local, tar, oci, docker or image");
@@ -88,7 +64,8 @@ BuildOutput ParseBuildOutput(const std::string& spec) {
     out.dest = spec;
     return out;
   }
-  std::map<std::string, std::string> fields = Fields(spec, where);
+  std::map<std::string, std::string> fields =
+      SpecFields(spec, where, "write -o DIR alone for type=local,dest=DIR");
   const TypeKeys& type = TypeOf(fields, where);
   out.type = type.type;
   for (const auto& [key, value] : fields) {
@@ -100,8 +77,8 @@ BuildOutput ParseBuildOutput(const std::string& spec) {
                   KeyList(type.keys) + ")");
     if (key == "dest") out.dest = value;
     if (key == "name") out.name = value;
-    if (key == "push") out.push = BoolValue(key, value, where);
-    if (key == "tar") out.tar = BoolValue(key, value, where);
+    if (key == "push") out.push = SpecBool(key, value, where);
+    if (key == "tar") out.tar = SpecBool(key, value, where);
   }
   if (type.needs_dest && out.dest.empty())
     throw Error(where + "type=" + std::string(type.name) + " needs dest=" +

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "builder/build_cache.h"
+#include "builder/cache_exchange.h"
 #include "builder/container_runtime.h"
 #include "builder/image_source.h"
 #include "builder/image_writer.h"
@@ -53,8 +54,8 @@ struct SharedParts {
   const BuildInput& input;
   StatCache& stat_cache;
   StoreImageSource& images;
-  ContainerRuntime& runtime;
-  BuildCache& cache;
+  StepRuntime& runtime;
+  StepCache& cache;
   BuildEvents& events;
   Cancellation& cancel;
   BuildCounters& counters;
@@ -122,6 +123,16 @@ void RunGraphs(std::vector<std::unique_ptr<PlatformGraph>>& graphs, const BuildO
   RunStages(nodes, Parallelism(options), cancel, [&](int node) { owner[node].first->BuildStage(owner[node].second); });
 }
 
+BuildResult Result(const WrittenImage& image, const BuildCounters& counters) {
+  BuildResult result;
+  result.image_id = image.image_id;
+  result.manifest = image.manifest;
+  result.steps = counters.steps;
+  result.cached_steps = counters.cached;
+  result.executed_steps = counters.executed;
+  return result;
+}
+
 }  // namespace
 
 BuildResult Build(store::Store& store, const BuildOptions& options, const BuildInput& input,
@@ -133,11 +144,14 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   ContainerRuntime runtime(store);
   Cancellation cancel;
   BuildCounters counters;
-  LayerBlobs blobs(store, LayerOptions(options), Parallelism(options));
   std::vector<store::Platform> platforms = TargetPlatforms(options);
+  // --cache-from/--cache-to: the CLI refuses them with several platforms.
+  CacheExchange exchange(store, options, cache, runtime, events, platforms.front());
+  LayerBlobs blobs(store, LayerOptions(options), Parallelism(options));
   StepFlights flights;
-  SharedParts shared{options, input,  stat_cache, images, runtime, cache, events, cancel, counters, blobs,
-                     platforms.size() > 1 ? &flights : nullptr, store.tmp_dir()};
+  SharedParts shared{options,  input,  stat_cache, images, exchange.runtime(), exchange.cache(),
+                     events,   cancel, counters,   blobs,  platforms.size() > 1 ? &flights : nullptr,
+                     store.tmp_dir()};
   std::vector<std::unique_ptr<PlatformGraph>> graphs;
   for (const store::Platform& p : platforms)
     graphs.push_back(std::make_unique<PlatformGraph>(shared, p, platforms.size() > 1));
@@ -166,18 +180,19 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   std::vector<PlatformImage> built;
   for (auto& g : graphs) {
     ImageState target = g->Target();
+    exchange.FetchImageLayers(target);
     target.layers = blobs.Materialize(target);
     built.push_back({g->platform(), std::move(target)});
   }
-  WrittenImage image = built.size() == 1 ? WriteBuiltImage(store, built.front().state, write)
-                                         : WriteBuiltIndex(store, built, write);
-  BuildResult result;
-  result.image_id = image.image_id;
-  result.manifest = image.manifest;
-  result.steps = counters.steps;
-  result.cached_steps = counters.cached;
-  result.executed_steps = counters.executed;
-  return result;
+  if (built.size() > 1) {
+    WrittenImage index = WriteBuiltIndex(store, built, write);
+    return Result(index, counters);
+  }
+  const ImageState& target = built.front().state;
+  exchange.AddInlineLabel(target, target.layers, write.labels);
+  WrittenImage image = WriteBuiltImage(store, target, write);
+  exchange.Export(target, blobs, Parallelism(options));
+  return Result(image, counters);
 }
 
 BuildResult Build(store::Store& store, const BuildOptions& options, const EventSink& events) {

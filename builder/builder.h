@@ -26,6 +26,7 @@
 
 #include "builder/build_events.h"
 #include "builder/build_input.h"
+#include "builder/cache_spec.h"
 #include "parser/parse_error.h"
 #include "registry/session.h"
 #include "runner/container_security.h"
@@ -69,6 +70,9 @@ struct BuildOptions {
   std::map<std::string, std::string> secrets;
   // RUN --mount=type=ssh agent sockets by id (bld build --ssh).
   std::map<std::string, std::string> ssh_agents;
+  // --cache-from and --cache-to (cache_exchange.h).
+  std::vector<CacheSpec> cache_from;
+  std::vector<CacheSpec> cache_to;
 };
 
 struct BuildResult {

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "builder/builder.h"
+#include "cli/build_caches.h"
 #include "cli/build_outputs.h"
 #include "cli/build_secrets.h"
 #include "cli/commands.h"
@@ -51,6 +52,8 @@ struct BuildFlags {
   std::vector<std::string> security_opts;
   std::vector<std::string> allow;
   std::vector<std::string> outputs;
+  std::vector<std::string> cache_to;
+  std::vector<std::string> cache_from;
   std::string context;
 };
 
@@ -246,6 +249,12 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   PushNames(f, o, outputs);  // a push without a name is refused before the build
   SetSources(f, o);
   SetEntitlements(f, o);
+  SetCacheSpecs(f.cache_to, f.cache_from, o);
+  // Refused, not half done: one platform's records would be exported or
+  // inline cache read for one entry of the index.
+  if (o.platforms.size() > 1 && (!o.cache_to.empty() || !o.cache_from.empty()))
+    throw Error("--cache-to and --cache-from are not supported with several platforms (--platform " + f.platform +
+                ") yet: build each platform with its own bld build --platform P and its own cache");
   o.secrets = ReadSecrets(f.secrets);
   std::unique_ptr<store::Store> store = OpenStore(ctx);
   store::GcLock gc_lock = LockStoreShared(*store);
@@ -299,6 +308,11 @@ void AddBuildCommand(CLI::App& app, CommandContext& ctx) {
                   "Export the result: DIR, -, or type=local,dest=DIR | type=tar,dest=FILE|- | "
                   "type=oci,dest=FILE|-[,tar=false][,name=REF] | type=docker,dest=FILE|-[,name=REF] | "
                   "type=image[,name=REF][,push=true]; repeatable");
+  cmd->add_option("--cache-to", f->cache_to,
+                  "Export the build cache: type=registry,ref=REF | type=local,dest=DIR [,mode=min|max]"
+                  "[,compression=gzip|zstd|uncompressed][,ignore-error=true] | type=inline; repeatable");
+  cmd->add_option("--cache-from", f->cache_from,
+                  "Import a build cache: REF | type=registry,ref=REF | type=local,src=DIR; repeatable");
   cmd->add_option("context", f->context, "Build context: a directory, or - for a tar on stdin")->required();
   cmd->callback([&ctx, f] { RunCommand(ctx, [&ctx, f] { return RunBuild(ctx, *f); }); });
 }

@@ -83,10 +83,18 @@ class Puller : private RepositoryTransfer {
 
   Descriptor Run();
 
- private:
+  // The pieces of Run that RepositoryReader offers.
   FetchedManifest FetchManifest(const std::string& tag_or_digest, const std::optional<Digest>& expected);
-  std::string FetchConfig(const Descriptor& config);
+  // A blob read whole, at most `max_size` bytes, and stored; `what` names it
+  // in errors ("image config").
+  std::string FetchSmallBlob(const Descriptor& blob, size_t max_size, const std::string& what);
   void FetchLayers(const std::vector<Descriptor>& layers, const std::vector<Digest>& diff_ids);
+  void RecordSources(const std::vector<Digest>& digests) {
+    RecordBlobSources(store_, digests, {session_.host(), repository_});
+  }
+  std::string Source() const { return session_.registry() + "/" + repository_; }
+
+ private:
   // Layer `index` of the image, whose layers have `diff_ids`.
   void FetchLayer(const Descriptor& layer, const std::vector<Digest>& diff_ids, size_t index);
   // One download of a layer from its start; throws DamagedBlob when what
@@ -102,7 +110,6 @@ class Puller : private RepositoryTransfer {
 
   std::string BlobUrl(const Digest& digest) { return session_.Url("/v2/" + repository_ + "/blobs/" + digest.str()); }
   std::string Action() const { return "pull " + reference_.String(); }
-  std::string Source() const { return session_.registry() + "/" + repository_; }
 
   const PullOptions& options_;
 };
@@ -132,7 +139,7 @@ Descriptor Puller::Run() {
                 "\", which is not an image manifest bld can use");
 
   store::ImageManifest manifest = store::ParseImageManifest(image.body, image.digest);
-  std::string config_json = FetchConfig(manifest.config);
+  std::string config_json = FetchSmallBlob(manifest.config, store::kMaxConfigSize, "image config");
   store::ImageConfig config = store::ParseImageConfig(config_json, manifest.config.digest);
   if (config.rootfs.diff_ids.size() != manifest.layers.size())
     throw Error(Action() + ": the manifest " + image.digest.str() + " lists " + std::to_string(manifest.layers.size()) +
@@ -149,7 +156,7 @@ Descriptor Puller::Run() {
   store_.RecordBlob(manifest.config);
   std::vector<Digest> digests = {image.digest, manifest.config.digest};
   for (const Descriptor& layer : manifest.layers) digests.push_back(layer.digest);
-  RecordBlobSources(store_, digests, {session_.host(), repository_});
+  RecordSources(digests);
   if (options_.tag) store_.PutRef(reference_.String(), result);
   return result;
 }
@@ -180,25 +187,25 @@ FetchedManifest Puller::FetchManifest(const std::string& tag_or_digest, const st
   return m;
 }
 
-std::string Puller::FetchConfig(const Descriptor& config) {
-  if (store_.blobs().Exists(config.digest)) return store_.blobs().ReadAll(config.digest, store::kMaxConfigSize);
-  if (config.size < 0 || static_cast<uint64_t>(config.size) > store::kMaxConfigSize)
-    throw Error(Action() + ": the image config " + config.digest.str() + " is " + std::to_string(config.size) +
-                " bytes, over the limit of " + std::to_string(store::kMaxConfigSize));
+std::string Puller::FetchSmallBlob(const Descriptor& config, size_t max_size, const std::string& what) {
+  if (store_.blobs().Exists(config.digest)) return store_.blobs().ReadAll(config.digest, max_size);
+  if (config.size < 0 || static_cast<uint64_t>(config.size) > max_size)
+    throw Error(Action() + ": the " + what + " " + config.digest.str() + " is " + std::to_string(config.size) +
+                " bytes, over the limit of " + std::to_string(max_size));
   const RetryPolicy& retry = session_.http().options().retry;
   for (int attempt = 1;; ++attempt) {
     HttpRequest request;
     request.url = BlobUrl(config.digest);
-    request.max_body_size = store::kMaxConfigSize;
+    request.max_body_size = max_size;
     request.cancel = &cancel_;
     HttpResponse response = session_.Send(request, scopes_);
-    if (!response.ok()) throw session_.Fail(Action() + ": image config " + config.digest.str(), repository_, response);
+    if (!response.ok()) throw session_.Fail(Action() + ": " + what + " " + config.digest.str(), repository_, response);
     Digest actual = store::Sha256::Of(response.body);
     if (actual == config.digest) {
       store_.blobs().Put(response.body, config.digest);
       return std::move(response.body);
     }
-    std::string damage = "the image config " + config.digest.str() + " from " + Source() + " came as " +
+    std::string damage = "the " + what + " " + config.digest.str() + " from " + Source() + " came as " +
                          std::to_string(response.body.size()) + " bytes with digest " + actual.str();
     if (attempt >= retry.max_attempts) throw Error(Action() + ": " + damage + "; refusing it after " + Tries(attempt));
     std::this_thread::sleep_for(retry.Delay(attempt));
@@ -360,6 +367,42 @@ void Puller::CommitLayer(const Descriptor& layer, const Digest& diff_id, store::
 }
 
 }  // namespace
+
+struct RepositoryReader::Impl {
+  Impl(store::Store& store, const Reference& ref, const PullOptions& opts)
+      : reference(ref), options(opts), puller(store, reference, options, events) {}
+  Reference reference;
+  PullOptions options;
+  TransferEvents events;
+  Puller puller;
+};
+
+RepositoryReader::RepositoryReader(store::Store& store, const Reference& reference, const PullOptions& options)
+    : impl_(std::make_unique<Impl>(store, reference, options)) {}
+
+RepositoryReader::~RepositoryReader() = default;
+
+RepositoryReader::Manifest RepositoryReader::FetchManifest() {
+  const Reference& ref = impl_->reference;
+  std::optional<Digest> pinned;
+  if (!ref.digest().empty()) pinned = Digest::Parse(ref.digest());
+  FetchedManifest m =
+      impl_->puller.FetchManifest(pinned ? pinned->str() : (ref.tag().empty() ? "latest" : ref.tag()), pinned);
+  return {std::move(m.body), std::move(m.media_type), m.digest};
+}
+
+std::string RepositoryReader::FetchBlob(const Descriptor& blob, size_t max_size, const std::string& what) {
+  return impl_->puller.FetchSmallBlob(blob, max_size, what);
+}
+
+void RepositoryReader::FetchLayers(const std::vector<Descriptor>& layers, const std::vector<Digest>& diff_ids) {
+  impl_->puller.FetchLayers(layers, diff_ids);
+  std::vector<Digest> digests;
+  for (const Descriptor& layer : layers) digests.push_back(layer.digest);
+  impl_->puller.RecordSources(digests);
+}
+
+std::string RepositoryReader::Source() const { return impl_->puller.Source(); }
 
 Descriptor Pull(store::Store& store, const Reference& reference, const PullOptions& options,
                 const TransferEvents& events) {

@@ -28,6 +28,10 @@
 // has its own connections); the store allows it.
 #pragma once
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "registry/reference.h"
 #include "registry/session.h"
 #include "registry/transfer_events.h"
@@ -63,5 +67,41 @@ extern const char* const kManifestAcceptHeader;
 // to (unless options.tag is false), which it returns. `events` may be empty.
 store::Descriptor Pull(store::Store& store, const Reference& reference, const PullOptions& options,
                        const TransferEvents& events = {});
+
+// A repository read piece by piece, for what is not pulled as an image: the
+// build cache (builder/cache_import.h) reads a manifest, its config and,
+// later and only when needed, some of the layers it names. One session
+// serves every request. Layers are checked and recorded as a pull's are
+// (step 4 above), and this repository is recorded as their source, so that
+// a push to another repository of the registry mounts them.
+//
+// Thread safety: FetchLayers may be called from several threads at once.
+class RepositoryReader {
+ public:
+  RepositoryReader(store::Store& store, const Reference& reference, const PullOptions& options);
+  ~RepositoryReader();
+  RepositoryReader(const RepositoryReader&) = delete;
+  RepositoryReader& operator=(const RepositoryReader&) = delete;
+
+  struct Manifest {
+    std::string body;
+    std::string media_type;
+    store::Digest digest;
+  };
+  // The manifest or index the reference names, by tag or digest.
+  Manifest FetchManifest();
+  // A blob read whole (at most `max_size` bytes) and stored; `what` names it
+  // in errors.
+  std::string FetchBlob(const store::Descriptor& blob, size_t max_size, const std::string& what);
+  // Layers whose diffIDs are `diff_ids`, into the store; those it has are
+  // not fetched.
+  void FetchLayers(const std::vector<store::Descriptor>& layers, const std::vector<store::Digest>& diff_ids);
+  // "registry/repository", for messages.
+  std::string Source() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace bld::registry

@@ -67,6 +67,8 @@ class Pusher : private RepositoryTransfer {
       : RepositoryTransfer(store, reference, options.registry, events, "pull,push"), options_(options) {}
 
   PushResult Run();
+  // Pushes `root` and what it reaches.
+  PushResult RunFrom(const Descriptor& root);
 
  private:
   void PushBlob(const Descriptor& blob, bool report);
@@ -89,7 +91,11 @@ PushResult Pusher::Run() {
   if (!root)
     throw Error(Action() + ": no image " + reference_.FamiliarString() +
                 " in the store (tag an image with that name, or build it with -t)");
-  std::vector<Descriptor> closure = store_.Closure(*root);
+  return RunFrom(*root);
+}
+
+PushResult Pusher::RunFrom(const Descriptor& root) {
+  std::vector<Descriptor> closure = store_.Closure(root);
   std::vector<Descriptor> manifests;
   std::vector<Descriptor> blobs;
   for (const Descriptor& d : closure) {
@@ -107,12 +113,12 @@ PushResult Pusher::Run() {
   std::string tag_or_digest = reference_.digest().empty() ? reference_.tag() : reference_.digest();
   if (tag_or_digest.empty()) tag_or_digest = "latest";
   for (auto it = manifests.rbegin(); it != manifests.rend(); ++it)
-    PushManifest(*it, it->digest == root->digest ? tag_or_digest : it->digest.str());
+    PushManifest(*it, it->digest == root.digest ? tag_or_digest : it->digest.str());
 
   std::vector<Digest> digests;
   for (const Descriptor& d : closure) digests.push_back(d.digest);
   RecordBlobSources(store_, digests, {session_.host(), repository_});
-  return {*root, tag_or_digest};
+  return {root, tag_or_digest};
 }
 
 void Pusher::PushBlob(const Descriptor& blob, bool report) {
@@ -306,6 +312,12 @@ PushResult Push(store::Store& store, const Reference& reference, const PushOptio
                 const TransferEvents& events) {
   if (reference.domain().empty()) throw Error("push " + reference.String() + ": the reference names no registry");
   return Pusher(store, reference, options, events).Run();
+}
+
+PushResult PushManifest(store::Store& store, const Reference& reference, const store::Descriptor& manifest,
+                        const PushOptions& options, const TransferEvents& events) {
+  if (reference.domain().empty()) throw Error("push " + reference.String() + ": the reference names no registry");
+  return Pusher(store, reference, options, events).RunFrom(manifest);
 }
 
 }  // namespace bld::registry

@@ -59,4 +59,12 @@ struct PushResult {
 PushResult Push(store::Store& store, const Reference& reference, const PushOptions& options,
                 const TransferEvents& events = {});
 
+// Pushes the manifest `manifest`, which need not be an image nor named by a
+// ref (the build cache, builder/cache_export.h), and every blob it reaches, to
+// `reference`. The manifest is in the store; a blob may be missing from the
+// store if the registry has it in that repository already (step 1) or can
+// mount it (step 2).
+PushResult PushManifest(store::Store& store, const Reference& reference, const store::Descriptor& manifest,
+                        const PushOptions& options, const TransferEvents& events = {});
+
 }  // namespace bld::registry

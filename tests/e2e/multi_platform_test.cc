@@ -227,7 +227,7 @@ TEST_CASE("a base the store has for the host is pulled for another platform, and
   CHECK(json::parse(r.out)[0]["Architecture"] == "amd64");
 }
 
-TEST_CASE("outputs that hold one platform's image are refused for a multi-platform build before it runs") {
+TEST_CASE("outputs that hold one platform's image, and build caches, are refused for a multi-platform build before it runs") {
   Fixture f("FROM base\nRUN touch /ran\n");
   for (const std::string type : {"tar", "docker"}) {
     ProcessResult r = f.Bld({"build", "--platform", "linux/amd64,linux/arm64", "-o",
@@ -236,6 +236,11 @@ TEST_CASE("outputs that hold one platform's image are refused for a multi-platfo
     CHECK_THAT(r.err, Catch::Contains("--output type=" + type + " holds one platform's image"));
     CHECK_FALSE(fs::exists(f.dir / "x.tar"));
   }
+  ProcessResult cache = f.Bld({"build", "--platform", "linux/amd64,linux/arm64", "--cache-to",
+                               "type=local,dest=" + (f.dir / "cache"), f.context});
+  CHECK(cache.exit_code != 0);
+  CHECK_THAT(cache.err, Catch::Contains("--cache-to and --cache-from are not supported with several platforms"));
+  CHECK_FALSE(fs::exists(f.dir / "cache"));
   ProcessResult r = f.Bld({"build", "--platform", "linux/amd64,linux/bogus/x/y", f.context});
   CHECK(r.exit_code != 0);
   CHECK_THAT(r.err, Catch::Contains("--platform linux/amd64,linux/bogus/x/y"));
