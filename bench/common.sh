@@ -53,6 +53,16 @@ wipe_buildah() {
   unset CONTAINERS_STORAGE_CONF CONTAINERS_CONF
 }
 
+# A fresh, empty buildah storage under $work (the old one removed first);
+# sets buildah_dir. (Not in a $(...) subshell: the settings must stay.)
+buildah_store_count=0
+fresh_buildah_store() {
+  wipe_buildah
+  buildah_store_count=$((buildah_store_count + 1))
+  buildah_dir=$work/containers-$buildah_store_count
+  setup_containers_env "$buildah_dir"
+}
+
 # start_registry NAME: an empty registry under $work on a port the kernel
 # picks (it logs which); sets registry_host to its host:port and adds its
 # pid to the caller's pids array. (Not run in $(...): the registry's pid

@@ -66,6 +66,7 @@ EOF
 # for the target platform ("image not known" for the arm64 build), so its
 # data stage is on the target's base: the dd runs once per platform (under
 # QEMU for arm64) where bld runs it once.
+# shellcheck disable=SC2016 # Dockerfile variables, not the shell's
 sed 's|--platform=$BUILDPLATFORM localhost/base-amd64|localhost/base-$TARGETARCH|' "$work/ctx/Dockerfile" > "$work/ctx/Dockerfile.buildah"
 
 # A new bld store with the two bases.
@@ -75,12 +76,8 @@ fresh_bld() {
   "$bld" --root "$work/bld-root" import --platform linux/arm64 "$work/arm64.tar" localhost/base-arm64 >/dev/null
 }
 # A new buildah storage with the two bases.
-buildah_count=0
 fresh_buildah() {
-  wipe_buildah
-  buildah_count=$((buildah_count + 1))
-  buildah_dir=$work/containers-$buildah_count
-  setup_containers_env "$buildah_dir"
+  fresh_buildah_store
   local arch ctr
   for arch in amd64 arm64; do
     ctr=$(buildah from --arch "$arch" scratch)

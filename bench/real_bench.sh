@@ -135,14 +135,7 @@ in_background() {
   return "$status"
 }
 
-# A fresh, empty buildah storage (the old one removed first).
-buildah_store_count=0
-fresh_buildah() {
-  wipe_buildah
-  buildah_store_count=$((buildah_store_count + 1))
-  buildah_dir=$work/containers-$buildah_store_count
-  setup_containers_env "$buildah_dir"
-}
+fresh_buildah() { fresh_buildah_store; }
 
 # The host's Debian apt sources for bookworm, as one-line sources.list
 # entries, read from apt itself (no mirror is named here).
