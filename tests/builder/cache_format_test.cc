@@ -143,6 +143,7 @@ TEST_CASE("an import answers after the local cache and fetches no layer on a hit
   CHECK(cache.Get("remote")->layers.size() == 2);
   CHECK_FALSE(cache.Get("nowhere"));
   CHECK(fake->fetched.empty());
+  CHECK(f.local.records.count("remote"));  // the local cache trusts it once its layers are there
   CHECK(cache.RepositoryOf(D('a')) == "reg/cache");
   CHECK(cache.RepositoryOf(D('0')).empty());
 
