@@ -156,7 +156,7 @@ Descriptor Puller::Run() {
   store_.RecordBlob(manifest.config);
   std::vector<Digest> digests = {image.digest, manifest.config.digest};
   for (const Descriptor& layer : manifest.layers) digests.push_back(layer.digest);
-  RecordSources(digests);
+  RecordBlobSources(store_, digests, {session_.host(), repository_});
   store_.PutRef(reference_.String(), result);
   return result;
 }
