@@ -99,7 +99,7 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   target.layers = blobs.Materialize(target);
   exchange.AddInlineLabel(target, target.layers, write.labels);
   WrittenImage image = WriteBuiltImage(store, target, write);
-  exchange.Export(target, blobs, Parallelism(options));
+  exchange.Export({target}, blobs, Parallelism(options));
   BuildResult result;
   result.image_id = image.image_id;
   result.manifest = image.manifest;
