@@ -11,6 +11,26 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # median of the numbers given as arguments
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
+# start_registry NAME: an empty registry under $work on a port the kernel
+# picks (it logs which); sets registry_host to its host:port and adds its
+# pid to the caller's pids array. (Not run in $(...): the registry's pid
+# must reach the cleanup.)
+start_registry() {
+  local dir=$work/registry-$1 host=
+  mkdir -p "$dir"
+  printf 'version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:0\n' \
+    "$dir" > "$dir/config.yml"
+  docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    host=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$dir/log" | cut -d' ' -f3 || true)
+    [ -n "$host" ] && curl -sf "http://$host/v2/" >/dev/null && break
+    sleep 0.1
+  done
+  [ -n "$host" ] || { echo "docker-registry did not start: $(cat "$dir/log")" >&2; exit 1; }
+  registry_host=$host
+}
+
 # times_ms N CMD...: runs CMD N times, prints each duration in ms
 times_ms() {
   local n=$1; shift
@@ -61,24 +81,4 @@ fresh_buildah_store() {
   buildah_store_count=$((buildah_store_count + 1))
   buildah_dir=$work/containers-$buildah_store_count
   setup_containers_env "$buildah_dir"
-}
-
-# start_registry NAME: an empty registry under $work on a port the kernel
-# picks (it logs which); sets registry_host to its host:port and adds its
-# pid to the caller's pids array. (Not run in $(...): the registry's pid
-# must reach the cleanup.)
-start_registry() {
-  local dir=$work/registry-$1 host=
-  mkdir -p "$dir"
-  printf 'version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:0\n' \
-    "$dir" > "$dir/config.yml"
-  docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    host=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$dir/log" | cut -d' ' -f3 || true)
-    [ -n "$host" ] && curl -sf "http://$host/v2/" >/dev/null && break
-    sleep 0.1
-  done
-  [ -n "$host" ] || { echo "docker-registry did not start: $(cat "$dir/log")" >&2; exit 1; }
-  registry_host=$host
 }

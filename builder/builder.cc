@@ -191,7 +191,7 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   const ImageState& target = built.front().state;
   exchange.AddInlineLabel(target, target.layers, write.labels);
   WrittenImage image = WriteBuiltImage(store, target, write);
-  exchange.Export(target, blobs, Parallelism(options));
+  exchange.Export({target}, blobs, Parallelism(options));
   return Result(image, counters);
 }
 

@@ -61,7 +61,7 @@ void CacheExchange::AddInlineLabel(const ImageState& target, const std::vector<s
   }
 }
 
-void CacheExchange::Export(const ImageState& target, LayerBlobs& build_blobs, int workers) {
+void CacheExchange::Export(const std::vector<ImageState>& targets, LayerBlobs& build_blobs, int workers) {
   if (!recorder_) return;
   CacheRecords taken = recorder_->Taken();
   for (const CacheSpec& spec : options_.cache_to) {
@@ -78,7 +78,7 @@ void CacheExchange::Export(const ImageState& target, LayerBlobs& build_blobs, in
         blobs = &other.emplace(store_, write, workers);
       }
       CacheExportEnv env{store_, options_.registry, *blobs, imported_ ? &*imported_ : nullptr};
-      ExportCache(env, spec, SelectRecords(taken, target, spec.mode));
+      ExportCache(env, spec, SelectRecords(taken, targets, spec.mode));
       progress.Done();
     } catch (const std::exception& e) {
       progress.Error(e.what());

@@ -43,9 +43,10 @@ class CacheExchange {
   // `written_layers`. Throws when the records are too large for a config.
   void AddInlineLabel(const ImageState& target, const std::vector<store::Descriptor>& written_layers,
                       std::map<std::string, std::string>& labels) const;
-  // After the image is written: every type=registry and type=local export.
+  // After the image is written: every type=registry and type=local export,
+  // mode=min keeping the steps of `targets` (one final image per platform).
   // `build_blobs` writes blobs in the build's compression.
-  void Export(const ImageState& target, LayerBlobs& build_blobs, int workers);
+  void Export(const std::vector<ImageState>& targets, LayerBlobs& build_blobs, int workers);
 
  private:
   void Import(const std::vector<CacheSpec>& specs, const store::Platform& platform);

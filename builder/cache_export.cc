@@ -155,17 +155,18 @@ CacheRecords CacheRecorder::Taken() const {
   return taken_;
 }
 
-CacheRecords SelectRecords(const CacheRecords& all, const ImageState& image, CacheMode mode) {
+CacheRecords SelectRecords(const CacheRecords& all, const std::vector<ImageState>& images, CacheMode mode) {
   if (mode == CacheMode::kMax) return all;
   CacheRecords out;
   for (const auto& [key, state] : all)
-    if (IsPrefixOf(state, image)) out.emplace(key, state);
+    for (const ImageState& image : images)
+      if (IsPrefixOf(state, image)) out.emplace(key, state);
   return out;
 }
 
 std::string InlineCacheRecords(const CacheRecords& all, const ImageState& image,
                                const std::vector<store::Descriptor>& written_layers) {
-  CacheRecords records = SelectRecords(all, image, CacheMode::kMin);
+  CacheRecords records = SelectRecords(all, {image}, CacheMode::kMin);
   for (auto& [key, state] : records)
     state.layers.assign(written_layers.begin(), written_layers.begin() + static_cast<std::ptrdiff_t>(state.layers.size()));
   return SerializeCacheRecords(records);

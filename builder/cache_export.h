@@ -6,8 +6,9 @@
 // step), by key. Once the image is written:
 //
 //   - SelectRecords keeps what the spec's mode asks: mode=max all of them;
-//     mode=min those whose image is a prefix of the final image (the steps
-//     of the final image's stages);
+//     mode=min those whose image is a prefix of a final image (the steps
+//     of the final image's stages; a build of several platforms has one
+//     final image each);
 //   - each record's layers are named by compressed blobs (WithLayerBlobs),
 //     compressing from snapshots as the build's image writer does, fetching
 //     imported layers only when the destination does not have them;
@@ -55,8 +56,8 @@ class CacheRecorder : public StepCache {
   mutable CacheRecords taken_;
 };
 
-// The records `mode` exports from `all`, for the final image `image`.
-CacheRecords SelectRecords(const CacheRecords& all, const ImageState& image, CacheMode mode);
+// The records `mode` exports from `all`, for the final images `images`.
+CacheRecords SelectRecords(const CacheRecords& all, const std::vector<ImageState>& images, CacheMode mode);
 
 // type=inline: the min records of `image` with the layers of the image as
 // written (`written_layers`, its blobs), for the label kInlineCacheLabel.

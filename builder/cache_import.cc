@@ -167,8 +167,14 @@ std::optional<ImageState> ImportedCache::Get(const std::string& key) const {
   for (size_t i = 0; i < sources_.size(); ++i) {
     auto it = sources_[i]->records().find(key);
     if (it == sources_[i]->records().end()) continue;
-    std::lock_guard lock(mu_);
-    for (const store::Descriptor& layer : it->second.layers) origin_.emplace(layer.digest, Origin{i, layer});
+    {
+      std::lock_guard lock(mu_);
+      for (const store::Descriptor& layer : it->second.layers) origin_.emplace(layer.digest, Origin{i, layer});
+    }
+    // Recorded locally too: a hit there once its layers are in the store
+    // (the local cache trusts a record only then), so that the next build
+    // on this machine needs no import for it.
+    local_.Put(key, it->second);
     return it->second;
   }
   return std::nullopt;

@@ -63,7 +63,8 @@ std::unique_ptr<CacheSource> OpenCacheSource(store::Store& store, const CacheSpe
                                              const registry::RegistryOptions& registry,
                                              const store::Platform& platform);
 
-// A StepCache that asks `local` first, then each import in order.
+// A StepCache that asks `local` first, then each import in order; an
+// imported hit is put into `local` as well.
 class ImportedCache : public StepCache {
  public:
   // `events` (may be null) shows each fetch as a step of its own.

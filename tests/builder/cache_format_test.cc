@@ -105,11 +105,13 @@ TEST_CASE("the cache manifest lists each layer of the records once") {
 TEST_CASE("mode=min keeps the records whose image begins the final image, mode=max all") {
   CacheRecords all{{"final-1", State("a")}, {"final-2", State("ab")}, {"builder", State("a1")}};
   ImageState image = State("abc");
-  CacheRecords min = builder::SelectRecords(all, image, builder::CacheMode::kMin);
+  CacheRecords min = builder::SelectRecords(all, {image}, builder::CacheMode::kMin);
   CHECK(min.size() == 2);
   CHECK(min.count("final-1"));
   CHECK(min.count("final-2"));
-  CHECK(builder::SelectRecords(all, image, builder::CacheMode::kMax).size() == 3);
+  CHECK(builder::SelectRecords(all, {image}, builder::CacheMode::kMax).size() == 3);
+  // One final image per platform: the steps of each.
+  CHECK(builder::SelectRecords(all, {image, State("a1")}, builder::CacheMode::kMin).size() == 3);
 }
 
 TEST_CASE("inline cache records name the layers of the image as written") {
@@ -143,6 +145,7 @@ TEST_CASE("an import answers after the local cache and fetches no layer on a hit
   CHECK(cache.Get("remote")->layers.size() == 2);
   CHECK_FALSE(cache.Get("nowhere"));
   CHECK(fake->fetched.empty());
+  CHECK(f.local.records.count("remote"));  // the local cache trusts it once its layers are there
   CHECK(cache.RepositoryOf(D('a')) == "reg/cache");
   CHECK(cache.RepositoryOf(D('0')).empty());
 

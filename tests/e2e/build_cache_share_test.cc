@@ -143,6 +143,19 @@ TEST_CASE("a fully cached import exported back to its repository downloads no la
   CHECK_FALSE(Ran(c, "final"));
 }
 
+TEST_CASE("after an import the same store hits locally for the steps whose layers it fetched") {
+  Fixture f;
+  std::string ref = f.registry.host() + "/cache/app:ci";
+  Fixture::Require(f.Build("a", {"--cache-to", "type=registry,ref=" + ref + ",mode=max"}));
+  Fixture::Require(f.Build("b", {"--cache-from", ref}));
+  ProcessResult again = f.Build("b", {});
+  Fixture::Require(again);
+  // The final image's layers were fetched: its steps hit locally. The build
+  // stage's never were: it runs, and makes the same file.
+  CHECK_FALSE(Ran(again, "final"));
+  CHECK(Ran(again, "build"));
+}
+
 TEST_CASE("a fully cached import pushed to its registry uploads no layer") {
   Fixture f;
   std::string ref = f.registry.host() + "/cache/app:ci";
