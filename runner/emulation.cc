@@ -2,11 +2,11 @@
 
 #include <dirent.h>
 
-#include <array>
 #include <cstdint>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string>
 #include <vector>
 
 namespace bld::runner {
