@@ -38,12 +38,11 @@ int Parallelism(const BuildOptions& options) {
   return static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
 }
 
+// The CLI gives each platform once (cli/build_command.cc); two entries for
+// one platform would be refused by WriteIndex.
 std::vector<store::Platform> TargetPlatforms(const BuildOptions& options) {
   std::vector<store::Platform> platforms;
-  for (const std::string& text : options.platforms) {
-    store::Platform p = store::ParsePlatform(text);
-    if (std::find(platforms.begin(), platforms.end(), p) == platforms.end()) platforms.push_back(p);
-  }
+  for (const std::string& text : options.platforms) platforms.push_back(store::ParsePlatform(text));
   if (platforms.empty()) platforms.push_back(store::HostPlatform());
   return platforms;
 }

@@ -46,9 +46,9 @@ struct BuildOptions {
   std::map<std::string, std::string> build_args;
   std::map<std::string, std::string> labels;
   std::string target;
-  // The target platforms: none means the host's; several make an image
-  // index, one image per platform, built in parallel (steps the platforms
-  // share run once).
+  // The target platforms, each once: none means the host's; several make an
+  // image index, one image per platform, built in parallel (steps the
+  // platforms share run once).
   std::vector<std::string> platforms;
   bool no_cache = false;
   // Pull every base image again (FROM, COPY --from=<image>) instead of using

@@ -9,6 +9,7 @@
 #include "registry/image_lookup.h"
 #include "store/error.h"
 #include "store/fd_io.h"
+#include "store/image.h"
 #include "store/image_archive.h"
 #include "store/platform.h"
 #include "store/rootfs_export.h"
@@ -56,10 +57,7 @@ void ExportLocal(const store::Store& store, const store::Descriptor& manifest, c
     PrintWarnings(store::ExportRootfs(store, manifest, dest), quiet);
     return;
   }
-  store::ImageIndex index =
-      store::ParseImageIndex(store.blobs().ReadAll(manifest.digest, store::kMaxIndexSize), manifest.digest);
-  for (const store::Descriptor& entry : index.manifests) {
-    if (!entry.platform) continue;
+  for (const store::Descriptor& entry : store::ReadNamedImage(store, manifest).entries) {
     std::string dir = store::FormatPlatform(*entry.platform);
     std::replace(dir.begin(), dir.end(), '/', '_');
     PrintWarnings(store::ExportRootfs(store, entry, dest + "/" + dir), quiet);
