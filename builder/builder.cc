@@ -61,6 +61,7 @@ struct SharedParts {
   LayerBlobs& blobs;
   StepFlights* flights;
   std::string scratch_dir;
+  bool complete_image;  // the image's layer blobs are written (BuildOptions::complete_image)
 };
 
 // One platform's graph of stages: its own parse of the Dockerfile (the
@@ -80,9 +81,10 @@ class PlatformGraph {
     // the build goes on; other stages' layers stay snapshots (layer_blobs.h).
     for (int s = df_.target; s >= 0; s = df_.stages[s].base_stage) image_stages_.insert(s);
     LayerBlobs& blobs = shared.blobs;
-    env_.layer_added = [this, &blobs](int stage, const ImageState& state) {
-      if (image_stages_.count(stage)) blobs.Start(LayerChainIds(state).back(), state.config.rootfs.diff_ids.back());
-    };
+    if (shared.complete_image)
+      env_.layer_added = [this, &blobs](int stage, const ImageState& state) {
+        if (image_stages_.count(stage)) blobs.Start(LayerChainIds(state).back(), state.config.rootfs.diff_ids.back());
+      };
   }
 
   const parser::Dockerfile& dockerfile() const { return df_; }
@@ -148,9 +150,10 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   CacheExchange exchange(store, options, cache, runtime, events, platforms.front());
   LayerBlobs blobs(store, LayerOptions(options), Parallelism(options));
   StepFlights flights;
+  bool complete = options.complete_image || platforms.size() > 1 || !options.cache_to.empty();
   SharedParts shared{options,  input,  stat_cache, images, exchange.runtime(), exchange.cache(),
                      events,   cancel, counters,   blobs,  platforms.size() > 1 ? &flights : nullptr,
-                     store.tmp_dir()};
+                     store.tmp_dir(), complete};
   std::vector<std::unique_ptr<PlatformGraph>> graphs;
   for (const store::Platform& p : platforms)
     graphs.push_back(std::make_unique<PlatformGraph>(shared, p, platforms.size() > 1));
@@ -180,7 +183,7 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   for (auto& g : graphs) {
     ImageState target = g->Target();
     exchange.FetchImageLayers(target);
-    target.layers = blobs.Materialize(target);
+    target.layers = complete ? blobs.Materialize(target) : blobs.LazyLayers(target);
     built.push_back({g->platform(), std::move(target)});
   }
   if (built.size() > 1) {

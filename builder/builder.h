@@ -63,6 +63,12 @@ struct BuildOptions {
   // `--allow security.insecure`: RUN --security=insecure may run privileged.
   bool allow_insecure = false;
   store::Compression compression = store::Compression::kGzip;
+  // Write the blobs of the image's new layers during the build, as a push,
+  // an archive output or a cache export needs them. Otherwise they stay
+  // lazy (store/lazy_layer.h) and the first push or save writes them: a
+  // build no push waits for never compresses. Builds for several platforms
+  // and builds with --cache-to always write them.
+  bool complete_image = false;
   std::optional<int64_t> source_date_epoch;
   int parallelism = 0;  // 0: one per CPU, at least 2
   // RUN --mount=type=secret values by id (bld build --secret): never written

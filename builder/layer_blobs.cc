@@ -5,6 +5,7 @@
 #include "runner/upper_dir_layer.h"
 #include "store/error.h"
 #include "store/image.h"
+#include "store/lazy_layer.h"
 
 namespace bld::builder {
 
@@ -58,8 +59,8 @@ std::set<store::Digest> LazyLayerSnapshots(const store::Store& store) {
   return needed;
 }
 
-LayerBlobs::LayerBlobs(store::Store& store, const store::LayerWriteOptions& options, int workers)
-    : store_(store), options_(options) {
+LayerBlobs::LayerBlobs(store::Store& store, const store::LayerWriteOptions& options, int workers, bool per_layer)
+    : store_(store), options_(options), per_layer_(per_layer) {
   for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { Work(); });
 }
 
@@ -74,22 +75,30 @@ LayerBlobs::~LayerBlobs() {
   for (std::thread& t : workers_) t.join();
 }
 
-std::optional<store::Descriptor> LayerBlobs::ExistingBlob(const store::Digest& diff_id) const {
-  std::optional<store::Descriptor> blob = BlobOf(store_, diff_id, MediaTypeFor(options_.compression));
-  if (blob && blob->media_type == MediaTypeFor(options_.compression)) return blob;
+store::LayerWriteOptions LayerBlobs::OptionsFor(const store::Descriptor& layer) const {
+  if (!store::IsLazyLayer(layer)) return options_;
+  store::LayerWriteOptions options = store::LazyLayerOptions(layer, options_);
+  if (!per_layer_) options.compression = options_.compression;
+  return options;
+}
+
+std::optional<store::Descriptor> LayerBlobs::ExistingBlob(const store::Digest& diff_id,
+                                                          store::Compression compression) const {
+  std::optional<store::Descriptor> blob = BlobOf(store_, diff_id, MediaTypeFor(compression));
+  if (blob && blob->media_type == MediaTypeFor(compression)) return blob;
   return std::nullopt;
 }
 
 void LayerBlobs::Start(const store::Digest& chain_id, const store::Digest& diff_id) {
-  if (ExistingBlob(diff_id)) return;
-  Enqueue(chain_id, diff_id);
+  if (ExistingBlob(diff_id, options_.compression)) return;
+  Enqueue(chain_id, diff_id, options_);
 }
 
-std::shared_future<store::Descriptor> LayerBlobs::Enqueue(const store::Digest& chain_id,
-                                                          const store::Digest& diff_id) {
+std::shared_future<store::Descriptor> LayerBlobs::Enqueue(const store::Digest& chain_id, const store::Digest& diff_id,
+                                                          const store::LayerWriteOptions& options) {
   std::lock_guard lock(mu_);
   if (auto it = started_.find(diff_id); it != started_.end()) return it->second;
-  Job job{chain_id, diff_id, {}};
+  Job job{chain_id, diff_id, options, {}};
   std::shared_future<store::Descriptor> result = job.done.get_future().share();
   started_.emplace(diff_id, result);
   queue_.push_back(std::move(job));
@@ -97,10 +106,10 @@ std::shared_future<store::Descriptor> LayerBlobs::Enqueue(const store::Digest& c
   return result;
 }
 
-store::Descriptor LayerBlobs::Write(const store::Digest& chain_id, const store::Digest& diff_id) {
+store::Descriptor LayerBlobs::Write(const Job& job) {
   // StoreSnapshotBlob says which snapshot is missing if neither is there.
-  store::Digest snapshot = runner::Snapshotter::Holding(store_, chain_id, diff_id).value_or(chain_id);
-  store::LayerInfo layer = runner::StoreSnapshotBlob(store_, snapshot, diff_id, options_, [this] {
+  store::Digest snapshot = runner::Snapshotter::Holding(store_, job.chain_id, job.diff_id).value_or(job.chain_id);
+  store::LayerInfo layer = runner::StoreSnapshotBlob(store_, snapshot, job.diff_id, job.options, [this] {
     if (stopping_) throw Stopped();
   });
   return store::LayerDescriptor(layer);
@@ -117,14 +126,18 @@ void LayerBlobs::Work() {
       queue_.pop_front();
     }
     try {
-      job.done.set_value(Write(job.chain_id, job.diff_id));
+      job.done.set_value(Write(job));
     } catch (...) {
       job.done.set_exception(std::current_exception());
     }
   }
 }
 
-std::vector<store::Descriptor> LayerBlobs::Materialize(const ImageState& state) {
+std::vector<store::Descriptor> LayerBlobs::Materialize(const ImageState& state) { return Resolve(state, false); }
+
+std::vector<store::Descriptor> LayerBlobs::LazyLayers(const ImageState& state) { return Resolve(state, true); }
+
+std::vector<store::Descriptor> LayerBlobs::Resolve(const ImageState& state, bool lazy) {
   std::vector<store::Digest> chain = LayerChainIds(state);
   if (chain.size() != state.layers.size())
     throw Error("builder: the image has " + std::to_string(state.layers.size()) + " layers but " +
@@ -132,12 +145,17 @@ std::vector<store::Descriptor> LayerBlobs::Materialize(const ImageState& state) 
   std::vector<std::shared_future<store::Descriptor>> pending(state.layers.size());
   std::vector<store::Descriptor> out = state.layers;
   for (size_t i = 0; i < out.size(); ++i) {
-    if (store_.blobs().Exists(out[i].digest)) continue;  // a pulled or already written layer
+    if (store_.blobs().Exists(out[i].digest)) {  // a pulled or already written layer
+      if (store::IsLazyLayer(out[i])) out[i] = store::LayerBlobDescriptor(out[i]);
+      continue;
+    }
     const store::Digest& diff_id = state.config.rootfs.diff_ids[i];
-    if (std::optional<store::Descriptor> blob = ExistingBlob(diff_id)) {
+    store::LayerWriteOptions options = OptionsFor(out[i]);
+    if (std::optional<store::Descriptor> blob = ExistingBlob(diff_id, options.compression)) {
       out[i] = *blob;
     } else if (runner::Snapshotter::Holding(store_, chain[i], diff_id)) {
-      pending[i] = Enqueue(chain[i], diff_id);
+      if (lazy) out[i] = store::LazyLayerDescriptor(diff_id, out[i].size, options);
+      else pending[i] = Enqueue(chain[i], diff_id, options);
     } else if (std::optional<store::Descriptor> other = BlobOf(store_, diff_id, "")) {
       out[i] = *other;  // compressed another way, and no snapshot to write it again from
     } else {

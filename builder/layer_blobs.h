@@ -54,8 +54,10 @@ std::set<store::Digest> LazyLayerSnapshots(const store::Store& store);
 class LayerBlobs {
  public:
   // `options` is how the build writes layers (its compression and time
-  // clamp); `workers` threads compress at once.
-  LayerBlobs(store::Store& store, const store::LayerWriteOptions& options, int workers);
+  // clamp); `workers` threads compress at once. With `per_layer` set, a
+  // lazy layer's blob is compressed as its annotation says rather than as
+  // `options` does (completing an image made by another build).
+  LayerBlobs(store::Store& store, const store::LayerWriteOptions& options, int workers, bool per_layer = false);
   ~LayerBlobs();
   LayerBlobs(const LayerBlobs&) = delete;
   LayerBlobs& operator=(const LayerBlobs&) = delete;
@@ -65,24 +67,37 @@ class LayerBlobs {
   void Start(const store::Digest& chain_id, const store::Digest& diff_id);
 
   // `state`'s layer descriptors, each naming a blob in the store: a blob
-  // compressed as the build asks when one exists (waiting for a started
-  // one), else any blob of the same diffID, else one written now from the
-  // snapshot. Throws bld::Error naming the layer when none can be had.
+  // compressed as asked when one exists (waiting for a started one), else
+  // any blob of the same diffID, else one written now from the snapshot.
+  // Throws bld::Error naming the layer when none can be had.
   std::vector<store::Descriptor> Materialize(const ImageState& state);
+
+  // As Materialize, but a layer whose blob would have to be written is
+  // named lazily instead (store/lazy_layer.h): what a build that no push or
+  // archive waits for writes.
+  std::vector<store::Descriptor> LazyLayers(const ImageState& state);
 
  private:
   struct Job {
     store::Digest chain_id, diff_id;
+    store::LayerWriteOptions options;
     std::promise<store::Descriptor> done;
   };
 
-  std::optional<store::Descriptor> ExistingBlob(const store::Digest& diff_id) const;
-  std::shared_future<store::Descriptor> Enqueue(const store::Digest& chain_id, const store::Digest& diff_id);
-  store::Descriptor Write(const store::Digest& chain_id, const store::Digest& diff_id);
+  // How the layer `layer` of a state is written: as its lazy annotation
+  // says (the time clamp always, the compression with per_layer_), else as
+  // the build's options.
+  store::LayerWriteOptions OptionsFor(const store::Descriptor& layer) const;
+  std::optional<store::Descriptor> ExistingBlob(const store::Digest& diff_id, store::Compression compression) const;
+  std::shared_future<store::Descriptor> Enqueue(const store::Digest& chain_id, const store::Digest& diff_id,
+                                                const store::LayerWriteOptions& options);
+  store::Descriptor Write(const Job& job);
+  std::vector<store::Descriptor> Resolve(const ImageState& state, bool lazy);
   void Work();
 
   store::Store& store_;
   const store::LayerWriteOptions options_;
+  const bool per_layer_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable wake_;

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "builder/lazy_images.h"
 #include "cli/commands.h"
 #include "cli/output_file.h"
 #include "cli/source_date_epoch.h"
@@ -169,6 +170,8 @@ int RunSave(const CommandContext& ctx, const SaveArgs& a) {
     std::vector<store::SaveRequest> found = Resolve(*store, name);
     requests.insert(requests.end(), found.begin(), found.end());
   }
+  // A built image's layers may have no blobs yet (builder/lazy_images.h).
+  for (store::SaveRequest& r : requests) r.descriptor = builder::CompleteImage(*store, r.descriptor);
   if (a.output.empty()) {
     store::SaveImages(*store, requests, format,
                       [](const void* data, size_t size) { store::WriteAll(STDOUT_FILENO, data, size, "stdout"); });

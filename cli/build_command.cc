@@ -246,7 +246,12 @@ void Publish(store::Store& store, const BuildFlags& f, const builder::BuildOptio
 int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   std::vector<builder::BuildOutput> outputs = ParseOutputs(f.outputs);
   builder::BuildOptions o = OptionsFrom(f, outputs);
-  PushNames(f, o, outputs);  // a push without a name is refused before the build
+  // A push without a name is refused before the build. What a push or an
+  // archive output will read is compressed while the build goes on; else
+  // the image's new layers stay lazy until a push or save needs them.
+  o.complete_image = !PushNames(f, o, outputs).empty() ||
+                     std::any_of(outputs.begin(), outputs.end(),
+                                 [](const builder::BuildOutput& out) { return out.type != builder::OutputType::kImage; });
   SetSources(f, o);
   SetEntitlements(f, o);
   SetCacheSpecs(f.cache_to, f.cache_from, o);

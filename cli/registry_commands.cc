@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "builder/lazy_images.h"
 #include "cli/commands.h"
 #include "cli/store_lock.h"
 #include "registry/credentials.h"
@@ -185,6 +186,8 @@ void PushImage(store::Store& store, const std::string& name, const std::vector<s
   if (!quiet) std::fprintf(out, "The push refers to repository [%s]\n", ref.name().c_str());
   std::fflush(out);
   TransferDisplay display(true, quiet, out);
+  // A built image's layers may have no blobs yet (builder/lazy_images.h).
+  if (std::optional<store::Descriptor> local = store.GetRef(ref.String())) builder::CompleteImage(store, *local);
   registry::PushResult pushed = registry::Push(store, ref, options, [&](const TransferEvent& e) { display.OnEvent(e); });
   if (quiet) {
     std::fprintf(out, "%s\n", ref.String().c_str());

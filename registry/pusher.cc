@@ -15,6 +15,7 @@
 #include "registry/repository_transfer.h"
 #include "registry/registry_error.h"
 #include "store/error.h"
+#include "store/lazy_layer.h"
 
 namespace bld::registry {
 
@@ -100,6 +101,9 @@ PushResult Pusher::RunFrom(const Descriptor& root) {
   std::vector<Descriptor> blobs;
   for (const Descriptor& d : closure) {
     bool is_manifest = store::IsManifestMediaType(d.media_type) || store::IsIndexMediaType(d.media_type);
+    if (store::IsLazyLayer(d) && !store_.blobs().Exists(d.digest))
+      throw Error(Action() + ": the layer " + d.digest.str() + " has no blob yet (a lazy image must be completed " +
+                  "before a push: builder/lazy_images.h)");
     (is_manifest ? manifests : blobs).push_back(d);
   }
   for (const Descriptor& b : blobs)

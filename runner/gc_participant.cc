@@ -16,6 +16,7 @@
 #include "store/archive_handles.h"
 #include "store/error.h"
 #include "store/image.h"
+#include "store/lazy_layer.h"
 
 namespace bld::runner {
 
@@ -117,6 +118,10 @@ std::set<store::Digest> RunnerGcParticipant::SnapshotsInUse(const store::Store& 
       continue;  // no image for this platform: none of its layers is unpacked
     }
     for (const store::Digest& chain_id : Snapshotter::ChainIds(image.config.rootfs.diff_ids)) in_use.insert(chain_id);
+    // A lazy layer made apart from its base (COPY --link) may be held only
+    // by its own snapshot (chain ID = diffID): its blob is written from it.
+    for (const store::Descriptor& layer : image.manifest.layers)
+      if (store::IsLazyLayer(layer)) in_use.insert(layer.digest);
   }
   return in_use;
 }

@@ -12,6 +12,7 @@
 #include "runner/locked_dir.h"
 #include "runner/upper_dir_layer.h"
 #include "store/layer_applier.h"
+#include "store/lazy_layer.h"
 
 namespace bld::runner {
 
@@ -80,26 +81,18 @@ class PulledUnpack : public store::LayerUnpack {
 }  // namespace
 
 std::vector<store::Digest> Snapshotter::ChainIds(const std::vector<store::Digest>& diff_ids) {
-  std::vector<store::Digest> chain;
-  chain.reserve(diff_ids.size());
-  for (const store::Digest& diff_id : diff_ids)
-    chain.push_back(chain.empty() ? diff_id : store::Sha256::Of(chain.back().str() + " " + diff_id.str()));
-  return chain;
+  return store::ChainIds(diff_ids);
 }
 
-std::string Snapshotter::Path(const store::Digest& chain_id) const {
-  return store_.snapshots_dir() + "/" + std::string(chain_id.hex());
-}
+std::string Snapshotter::Path(const store::Digest& chain_id) const { return store::SnapshotPath(store_, chain_id); }
 
 bool Snapshotter::Exists(const store::Store& store, const store::Digest& chain_id) {
-  return IsDirectory(store.snapshots_dir() + "/" + std::string(chain_id.hex()));
+  return IsDirectory(store::SnapshotPath(store, chain_id));
 }
 
 std::optional<store::Digest> Snapshotter::Holding(const store::Store& store, const store::Digest& chain_id,
                                                   const store::Digest& diff_id) {
-  if (Exists(store, chain_id)) return chain_id;
-  if (Exists(store, diff_id)) return diff_id;
-  return std::nullopt;
+  return store::SnapshotHolding(store, chain_id, diff_id);
 }
 
 store::Digest Snapshotter::Promote(const std::string& dir, const std::vector<LayerRef>& below,

@@ -99,8 +99,8 @@ Descriptor WriteManifest(Store& store, const BlobInfo& config, const std::vector
     if (!oci) {
       if (d.media_type == media_type::kOciLayerZstd)
         throw Error("Docker schema 2 manifests cannot hold zstd layers: use the OCI format or gzip compression");
-      d.media_type = std::string(d.media_type == media_type::kOciLayer ? "application/vnd.docker.image.rootfs.diff.tar"
-                                                                       : media_type::kDockerLayerGzip);
+      if (d.media_type == media_type::kOciLayer) d.media_type = "application/vnd.docker.image.rootfs.diff.tar";
+      else if (!d.media_type.starts_with("application/vnd.docker.")) d.media_type = media_type::kDockerLayerGzip;
     }
     m.layers.push_back(d);
   }

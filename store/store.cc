@@ -9,6 +9,8 @@
 #include <system_error>
 
 #include "store/error.h"
+#include "store/image.h"
+#include "store/lazy_layer.h"
 
 namespace bld::store {
 
@@ -102,6 +104,12 @@ void Store::PutRef(std::string_view name, const Descriptor& manifest) {
   if (name.empty()) throw Error("cannot write a ref with an empty name");
   if (!IsManifestMediaType(manifest.media_type) && !IsIndexMediaType(manifest.media_type))
     throw Error(what + ": media type \"" + manifest.media_type + "\" is not an image manifest or index");
+  CheckComplete(manifest, what);
+  std::string record = Serialize(manifest);
+  WriteIfChanged(Table::kRefs, name, record);
+}
+
+void Store::CheckComplete(const Descriptor& manifest, const std::string& what) const {
   std::vector<Descriptor> closure;
   try {
     closure = Closure(manifest);
@@ -110,14 +118,50 @@ void Store::PutRef(std::string_view name, const Descriptor& manifest) {
   }
   for (const Descriptor& d : closure) {
     std::optional<uint64_t> size = blobs_.Size(d.digest);
+    if (!size && IsLazyLayer(d)) continue;  // checked with its manifest below
     if (!size)
       throw Error(what + ": blob " + d.digest.str() + " (" + d.media_type + ") is not in the store at " + root_);
     if (*size != static_cast<uint64_t>(d.size))
       throw Error(what + ": blob " + d.digest.str() + " is " + std::to_string(*size) + " bytes, but its descriptor says " +
                   std::to_string(d.size));
   }
-  std::string record = Serialize(manifest);
-  WriteIfChanged(Table::kRefs, name, record);
+  for (const Descriptor& d : closure) {
+    if (!IsManifestMediaType(d.media_type)) continue;
+    ImageManifest m = ParseImageManifest(blobs_.ReadAll(d.digest, kMaxManifestSize), d.digest);
+    if (!HasLazyLayers(*this, m)) continue;
+    ImageConfig config = ParseImageConfig(blobs_.ReadAll(m.config.digest, kMaxConfigSize), m.config.digest);
+    if (std::optional<std::string> missing = MissingLazyLayer(*this, m, config))
+      throw Error(what + ": " + *missing);
+  }
+}
+
+void Store::ReplaceImage(const Descriptor& from, const Descriptor& to) {
+  CheckComplete(to, "cannot point the names of " + from.digest.str() + " at " + to.digest.str());
+  // Which refs point at `from`, parsed outside the write transaction; each
+  // is replaced only if it still holds the record read here.
+  std::map<std::string, std::string> names;
+  meta_.Read([&](ReadTxn& txn) {
+    txn.Scan(Table::kRefs, "", [&](std::string_view key, std::string_view value) {
+      names.emplace(std::string(key), std::string(value));
+    });
+  });
+  std::erase_if(names, [&](const auto& entry) {
+    return ParseDescriptor(entry.second, "of ref " + entry.first).digest != from.digest;
+  });
+  if (names.empty()) return;
+  std::string record = Serialize(to);
+  std::string untagged_from = UntaggedRefName(from.digest), untagged_to = UntaggedRefName(to.digest);
+  meta_.Write([&](WriteTxn& txn) {
+    for (const auto& [name, old_record] : names) {
+      if (txn.Get(Table::kRefs, name) != old_record) continue;  // changed meanwhile
+      if (name == untagged_from) {
+        txn.Del(Table::kRefs, name);
+        txn.Put(Table::kRefs, untagged_to, record);
+      } else {
+        txn.Put(Table::kRefs, name, record);
+      }
+    }
+  });
 }
 
 // A commit costs LMDB two fdatasyncs; a rebuild or re-pull that changes

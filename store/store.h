@@ -8,8 +8,9 @@
 //   <root>/tmp/                            created here, builds' scratch
 //
 // The invariant this class keeps: a ref is written only after every blob its
-// manifest reaches is present (write the ref last), so a ref never names an
-// image that cannot be run or pushed. Blob I/O and JSON parsing happen before
+// manifest reaches is present, or is a lazy layer whose snapshot is
+// (lazy_layer.h), so a ref never names an image that cannot be run, or
+// pushed once its lazy layers are written. Blob I/O and JSON parsing happen before
 // the short write transaction that records a ref, never inside it. The record
 // formats are in docs/store-format.md.
 //
@@ -76,9 +77,13 @@ class Store {
                                   const std::function<void(const Descriptor&)>& check = nullptr) const;
 
   // Points `name` at `manifest`, after checking that every blob of its closure
-  // is present with the size its descriptor says; refuses (throws, writing
-  // nothing) otherwise.
+  // is present with the size its descriptor says, or is a lazy layer whose
+  // snapshot is (lazy_layer.h); refuses (throws, writing nothing) otherwise.
   void PutRef(std::string_view name, const Descriptor& manifest);
+  // Points every ref that points at `from` at `to` instead, in one
+  // transaction (the untagged ref of `from` becomes that of `to`), after
+  // checking `to` as PutRef does: a lazy image completed (same config).
+  void ReplaceImage(const Descriptor& from, const Descriptor& to);
   std::optional<Descriptor> GetRef(std::string_view name) const;
   // All refs by name.
   std::map<std::string, Descriptor> ListRefs() const;
@@ -99,6 +104,8 @@ class Store {
  private:
   Store(std::string root, const Options& options);
   void WriteIfChanged(Table table, std::string_view key, const std::string& value);
+  // Throws bld::Error starting with `what` unless `manifest` could be a ref.
+  void CheckComplete(const Descriptor& manifest, const std::string& what) const;
 
   std::string root_;
   BlobStore blobs_;

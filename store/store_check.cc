@@ -10,6 +10,7 @@
 
 #include "store/error.h"
 #include "store/image.h"
+#include "store/lazy_layer.h"
 #include "store/oci.h"
 
 namespace bld::store {
@@ -97,6 +98,7 @@ class Checker {
         bool complete = true;
         for (const Descriptor& d : closure) {
           std::optional<uint64_t> size = store_.blobs().Size(d.digest);
+          if (!size && IsLazyLayer(d)) continue;  // its snapshot is checked with its manifest
           if (!size) {
             Problem(what + ": blob " + d.digest.str() + " (" + d.media_type + ") is not in the store");
             complete = false;
@@ -131,6 +133,8 @@ class Checker {
               std::to_string(config.rootfs.diff_ids.size()) + " diffIDs");
       return;
     }
+    if (std::optional<std::string> missing = MissingLazyLayer(store_, manifest, config))
+      Problem(what + ": manifest " + manifest_descriptor.digest.str() + ": " + *missing);
     for (size_t i = 0; i < manifest.layers.size(); ++i) {
       std::optional<Digest> known = store_.DiffIdOf(manifest.layers[i].digest);
       if (known && *known != config.rootfs.diff_ids[i])

@@ -21,6 +21,7 @@ namespace {
 struct Env {
   TempDir root;
   TempDir context;
+  TempDir out;
   Env() {
     auto store = bld::store::Store::Open(root.path());
     bld::testing::MakeBusyboxImage(*store);
@@ -40,15 +41,19 @@ struct Env {
     REQUIRE(d);
     return bld::store::ReadImage(*store, *d);
   }
+  // The blob of the image's last layer, as a push sends it (a save writes
+  // the blobs of a built image's layers: store/lazy_layer.h).
+  std::string TopLayerBlob(const std::string& name) {
+    ProcessResult saved = Bld({"save", "-o", out.path() + "/saved.tar", name});
+    INFO(saved.err);
+    REQUIRE(saved.exit_code == 0);
+    return root.path() + "/blobs/sha256/" + std::string(Image(name).manifest.layers.back().digest.hex());
+  }
   // `tar -tvzf` of the image's last layer, owners numeric.
   std::string TopLayerListing(const std::string& name) {
-    std::string blob = root.path() + "/blobs/sha256/" + std::string(Image(name).manifest.layers.back().digest.hex());
-    return RunProcess({"tar", "--numeric-owner", "-tvzf", blob}).out;
+    return RunProcess({"tar", "--numeric-owner", "-tvzf", TopLayerBlob(name)}).out;
   }
-  std::string TopLayerEntries(const std::string& name) {
-    std::string blob = root.path() + "/blobs/sha256/" + std::string(Image(name).manifest.layers.back().digest.hex());
-    return RunProcess({"tar", "-tzf", blob}).out;
-  }
+  std::string TopLayerEntries(const std::string& name) { return RunProcess({"tar", "-tzf", TopLayerBlob(name)}).out; }
 };
 
 void Require(const ProcessResult& r) {

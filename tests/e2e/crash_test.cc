@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -173,26 +174,55 @@ bool KillAtFirstBlobWrite(const std::vector<std::string>& args, const std::strin
   return killed && WIFSIGNALED(status);
 }
 
+// A build context whose COPY layer takes a moment to compress, and the
+// Dockerfile that copies it.
+void WriteNoisyContext(const std::string& context) {
+  bld::testing::WriteFile(context + "/Dockerfile", "FROM busybox\nCOPY noise /noise\nRUN echo after > /after\n");
+  std::ofstream noise(context + "/noise", std::ios::binary);
+  std::mt19937_64 bytes(7);
+  for (size_t i = 0; i < kNoiseBytes / 8; ++i) {
+    uint64_t v = bytes();
+    noise.write(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+}
+
+// Imports the busybox tar `tar` (made if missing) into `root`.
+void ImportBusybox(const std::string& tar, const std::string& root) {
+  const std::map<std::string, std::string> epoch = {{"SOURCE_DATE_EPOCH", "0"}};
+  if (!fs::exists(tar)) bld::testing::MakeBusyboxTar(tar);
+  ProcessResult r = RunBld({"--root", root, "import", tar, "busybox"}, "", epoch);
+  REQUIRE(r.exit_code == 0);
+}
+
+// `bld check` of `root` passes; with `clean`, no leftovers of a killed
+// command are left either.
+void CheckStore(const std::string& root, bool clean) {
+  ProcessResult check = RunBld({"--root", root, "check"});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+  if (clean) CHECK_THAT(check.out, !Catch::Contains("unfinished writes"));
+}
+
+// The manifest digest `name` points at.
+std::string ManifestOf(const std::string& root, const std::string& name) {
+  ProcessResult r = RunBld({"--root", root, "images", "--digests", "--no-trunc", name});
+  REQUIRE(r.exit_code == 0);
+  size_t at = r.out.find("sha256:");
+  REQUIRE(at != std::string::npos);
+  return r.out.substr(at, 71);
+}
+
 }  // namespace
 
 TEST_CASE("a build killed between a layer's diff and its blob leaves a store that check accepts and the next build finishes") {
   TempDir dir;
   std::string root = dir / "store";
   std::string context = dir / "context";
-  bld::testing::MakeBusyboxTar(dir / "busybox.tar");
-  const std::map<std::string, std::string> epoch = {{"SOURCE_DATE_EPOCH", "0"}};
-  REQUIRE(RunBld({"--root", root, "import", dir / "busybox.tar", "busybox"}, "", epoch).exit_code == 0);
-  bld::testing::WriteFile(context + "/Dockerfile", "FROM busybox\nCOPY noise /noise\nRUN echo after > /after\n");
-  {
-    std::ofstream noise(context + "/noise", std::ios::binary);
-    std::mt19937_64 bytes(7);
-    for (size_t i = 0; i < kNoiseBytes / 8; ++i) {
-      uint64_t v = bytes();
-      noise.write(reinterpret_cast<const char*>(&v), sizeof v);
-    }
-  }
+  ImportBusybox(dir / "busybox.tar", root);
+  WriteNoisyContext(context);
+  // An archive output makes the build write its layers' blobs itself.
   const std::vector<std::string> build = {"--root", root, "build", "-q", "--build-arg", "SOURCE_DATE_EPOCH=0",
-                                          "-t", "victim", context};
+                                          "-t", "victim", "-o", "type=oci,dest=" + (dir / "out.tar"), context};
 
   // The first blob a build writes is the compressed COPY layer, whose
   // snapshot is in place by then.
@@ -205,18 +235,53 @@ TEST_CASE("a build killed between a layer's diff and its blob leaves a store tha
   ProcessResult again = RunBld(build);
   INFO(again.err);
   REQUIRE(again.exit_code == 0);
-  check = RunBld({"--root", root, "check"});
-  INFO(check.out << check.err);
-  CHECK(check.exit_code == 0);
-  CHECK_THAT(check.out, !Catch::Contains("unfinished writes"));
+  CheckStore(root, true);
 
   // The same image a build that was never interrupted makes.
   TempDir clean;
   std::string clean_root = clean / "store";
-  REQUIRE(RunBld({"--root", clean_root, "import", dir / "busybox.tar", "busybox"}, "", epoch).exit_code == 0);
+  ImportBusybox(dir / "busybox.tar", clean_root);
   std::vector<std::string> clean_build = build;
   clean_build[1] = clean_root;
   ProcessResult reference = RunBld(clean_build);
   REQUIRE(reference.exit_code == 0);
   CHECK(again.out == reference.out);
+  CHECK(ManifestOf(root, "victim") == ManifestOf(clean_root, "victim"));
+}
+
+TEST_CASE("a save killed while it writes a lazy image's blobs leaves the image whole; the next save completes it") {
+  TempDir dir;
+  std::string root = dir / "store";
+  std::string context = dir / "context";
+  ImportBusybox(dir / "busybox.tar", root);
+  WriteNoisyContext(context);
+  // No push and no archive output: the built image's layers stay lazy.
+  ProcessResult built =
+      RunBld({"--root", root, "build", "-q", "--build-arg", "SOURCE_DATE_EPOCH=0", "-t", "victim", context});
+  REQUIRE(built.exit_code == 0);
+  REQUIRE(fs::is_empty(root + "/ingest"));
+  const std::vector<std::string> save = {"--root", root, "save", "-o", dir / "victim.tar", "victim"};
+
+  // The first blob the save writes is the compressed COPY layer.
+  REQUIRE(KillAtFirstBlobWrite(save, root));
+  CheckStore(root, false);
+  ProcessResult run = RunBld({"--root", root, "run", "--rm", "--net", "none", "victim", "cat", "/after"});
+  INFO(run.err);
+  CHECK(run.out == "after\n");
+
+  ProcessResult again = RunBld(save);
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  CheckStore(root, true);
+  CHECK(RunBld({"--root", root, "images", "-q", "--no-trunc", "victim"}).out == built.out);
+
+  // The image a build that wrote its blobs itself makes, same manifest.
+  TempDir eager;
+  std::string eager_root = eager / "store";
+  ImportBusybox(dir / "busybox.tar", eager_root);
+  ProcessResult reference = RunBld({"--root", eager_root, "build", "-q", "--build-arg", "SOURCE_DATE_EPOCH=0", "-t",
+                                    "victim", "-o", "type=oci,dest=" + (eager / "out.tar"), context});
+  REQUIRE(reference.exit_code == 0);
+  CHECK(reference.out == built.out);
+  CHECK(ManifestOf(root, "victim") == ManifestOf(eager_root, "victim"));
 }

@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 struct Env {
   TempDir root;
   TempDir context;
+  TempDir out;
   Env() {
     auto store = bld::store::Store::Open(root.path());
     bld::testing::MakeBusyboxImage(*store);
@@ -54,6 +55,10 @@ struct Env {
   // Every entry of every layer the image's build added (the base's first
   // layer left out), as tar lists them.
   std::string BuiltEntries(const std::string& name) {
+    // A save writes the blobs of a built image's layers (store/lazy_layer.h).
+    ProcessResult saved = Bld({"save", "-o", out.path() + "/saved.tar", name});
+    INFO(saved.err);
+    REQUIRE(saved.exit_code == 0);
     bld::store::Image image = Image(name);
     std::string all;
     for (size_t i = 1; i < image.manifest.layers.size(); ++i)
