@@ -5,9 +5,11 @@
 
 #include "builder/build_cache.h"
 #include "builder/layer_blobs.h"
+#include "builder/lazy_images.h"
 #include "runner/snapshotter.h"
 #include "runner/upper_dir_layer.h"
 #include "store/image.h"
+#include "store/lazy_layer.h"
 #include "support/process.h"
 
 using namespace bld;
@@ -129,4 +131,59 @@ TEST_CASE("prune keeps the snapshots of cached layers that have no blob") {
   CHECK(kept == std::set<store::Digest>{builder::LayerChainIds(f.State({lazy}))[0]});
   CHECK(cache.Get("lazy"));
   CHECK(cache.Get("written"));
+}
+
+TEST_CASE("a build no push waits for names its unwritten layers lazily, with their compression and clamp") {
+  Fixture f;
+  store::LayerInfo layer = f.Promote("a", "alpha\n");
+  builder::ImageState state = f.State({layer});
+  store::LayerWriteOptions zstd;
+  zstd.compression = store::Compression::kZstd;
+  zstd.source_date_epoch = 0;
+  builder::LayerBlobs blobs(*f.store, zstd, 1);
+  std::vector<store::Descriptor> lazy = blobs.LazyLayers(state);
+  REQUIRE(lazy.size() == 1);
+  CHECK(store::IsLazyLayer(lazy[0]));
+  CHECK(lazy[0].digest == layer.diff_id);
+  CHECK(lazy[0].size == static_cast<int64_t>(layer.uncompressed_size));
+  CHECK(lazy[0].annotations.at("dev.bld.lazy") == "zstd");
+  CHECK(lazy[0].annotations.at("dev.bld.source-date-epoch") == "0");
+  CHECK(f.BlobCount() == 0);
+
+  // Once a blob compressed as asked exists, it is named instead. (This
+  // layer was made without a clamp: written with one, it would not give its
+  // diffID, and Materialize would refuse.)
+  zstd.source_date_epoch.reset();
+  builder::LayerBlobs unclamped(*f.store, zstd, 1);
+  std::vector<store::Descriptor> written = unclamped.Materialize(state);
+  CHECK(blobs.LazyLayers(state) == written);
+}
+
+TEST_CASE("completing a lazy image writes its blobs as annotated and moves its names; the ID stays") {
+  Fixture f;
+  store::LayerInfo bottom = f.Promote("a", "alpha\n");
+  store::LayerInfo top = f.Promote("b", "beta\n", {{bottom.diff_id, bottom.digest}});
+  builder::ImageState state = f.State({bottom, top});
+  store::LayerWriteOptions zstd;
+  zstd.compression = store::Compression::kZstd;
+  builder::LayerBlobs build_blobs(*f.store, zstd, 1);
+  state.layers = build_blobs.LazyLayers(state);
+  store::Digest id;
+  store::Descriptor lazy = store::WriteImage(*f.store, state.config, state.layers, true, &id);
+  f.store->PutRef("example.com/app:v1", lazy);
+
+  store::Descriptor complete = builder::CompleteImage(*f.store, lazy, 2);
+  CHECK(complete.digest != lazy.digest);
+  CHECK(f.store->GetRef("example.com/app:v1") == complete);
+  store::Image image = store::ReadImage(*f.store, complete);
+  CHECK(image.id() == id);
+  for (const store::Descriptor& layer : image.manifest.layers) {
+    CHECK(layer.media_type == store::kMediaTypeLayerZstd);
+    CHECK_FALSE(store::IsLazyLayer(layer));
+    CHECK(f.store->blobs().Verify(layer.digest));
+  }
+  // Complete already: the same descriptor back, nothing written.
+  size_t blobs = f.BlobCount();
+  CHECK(builder::CompleteImage(*f.store, complete, 2) == complete);
+  CHECK(f.BlobCount() == blobs);
 }
