@@ -14,7 +14,10 @@
 # FROM), warm with nothing changed, and with one source file changed; plus a
 # cold COPY of a 1 GiB / 20,000-file context. bld and buildah alternate run by
 # run (which goes first alternates too, so neither always gets the warmer
-# apt mirror). Prints Markdown tables: medians and bld / buildah, and bld's
+# apt mirror). Each cold build is followed by a push of its image to the
+# registry (timed apart: bld writes the blobs of a built image's layers at
+# its first push, buildah compresses while pushing). Prints Markdown tables:
+# medians and bld / buildah, and bld's
 # per-step times from its `--progress json` events. Nothing is written to
 # bench/RESULTS.md: copy what a real run printed there by hand.
 #
@@ -241,6 +244,29 @@ build_buildah() {
   return "$status"
 }
 
+# push_TOOL LOG N: pushes the image the cold build N of $w just made to the
+# local registry, under a repository of its own (so neither tool finds its
+# own earlier upload there); sets ms. bld writes a built image's layer blobs
+# at its first push (store-format.md, "Lazy images"), buildah compresses
+# while it pushes: the time a CI job that builds and pushes pays after the
+# build.
+push_bld() {
+  local log=$1 n=$2 s status=0 target="$registry/pushed-bld-$w-$n/app:latest"
+  "$bld" --root "$bld_root" tag "bench/$w" "$target"
+  s=$(now_ms)
+  in_background "$bld" --root "$bld_root" push "$target" > "$log" 2>&1 || status=$?
+  ms=$(( $(now_ms) - s ))
+  return "$status"
+}
+push_buildah() {
+  local log=$1 n=$2 s status=0
+  s=$(now_ms)
+  in_background buildah push --tls-verify=false "localhost/bench-$w" \
+    "docker://$registry/pushed-buildah-$w-$n/app:latest" > "$log" 2>&1 || status=$?
+  ms=$(( $(now_ms) - s ))
+  return "$status"
+}
+
 # Image checks, outside the timings: the image runs and does its job.
 check_bld() {
   local out
@@ -273,9 +299,10 @@ declare -A times failed bld_cold_logs
 # record TOOL PHASE: one measured build of $w (after `prepare_TOOL PHASE`).
 # A failed build marks the workload failed for that tool and shows its log.
 record() {
-  local tool=$1 phase=$2 n=$3 log
+  local tool=$1 phase=$2 n=$3 log action=build
   log=$logdir/$w-$phase-$n-$tool.log
-  if "build_$tool" "$log"; then
+  [[ $phase == push ]] && action=push
+  if "${action}_$tool" "$log" "$n"; then
     times[$w,$phase,$tool]+="$ms "
     if [[ $tool == bld && $phase == cold ]]; then bld_cold_logs[$w]+="$log "; fi
   else
@@ -311,6 +338,7 @@ run_workload() {
       if [[ $tool == bld ]]; then rm -rf "$bld_root"; else fresh_buildah; fi
       echo "$w: cold run $i, $tool" >&2
       record "$tool" cold "$i" || continue
+      if [[ $w != context ]]; then record "$tool" push "$i" || continue; fi
       if ((i == 1)); then "check_$tool" || failed[$w,$tool]="its image failed the check"; fi
       if ((i == 1)) && [[ $tool == bld ]]; then record_layers; fi
     done
@@ -367,9 +395,10 @@ echo "- medians (and ranges) of $cold_runs cold and $warm_runs warm runs; cold =
 echo
 echo "| workload | build | bld | buildah | bld / buildah |"
 echo "|---|---|---|---|---|"
-declare -A phase_name=([cold]="cold" [warm]="warm, nothing changed" [changed]="one source file changed")
+declare -A phase_name=([cold]="cold" [push]="push after the cold build" [warm]="warm, nothing changed"
+  [changed]="one source file changed")
 for w in "${selected[@]}"; do
-  for phase in cold warm changed; do
+  for phase in cold push warm changed; do
     [[ $w == context && $phase != cold ]] && continue
     a=${times[$w,$phase,bld]:-} b=${times[$w,$phase,buildah]:-}
     ma=- mb=- ratio=-

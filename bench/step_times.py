@@ -4,7 +4,7 @@
   step_times.py layers BLD ROOT STAGE=REF... > LAYERS.json
       The layer each step of a stage added, from the image REF that stage
       built in the store ROOT: {stage: {step number: {"bytes": uncompressed
-      size of the layer, "blob": its size as stored}}}. A stage's image ends
+      size of the layer, "blob": its size as stored, null for a lazy layer}}}. A stage's image ends
       with one history entry per instruction of the stage, in order, so step
       [k/N] is the entry N-k from the end.
 
@@ -71,9 +71,15 @@ def layers(bld, root, pairs):
         steps = {}
         # Entry -1 is the stage's last step, [N/N]; its first is [2/N] (1 is FROM).
         for back, layer in enumerate(reversed(per_entry)):
-            if layer is not None:
-                path = blob_path(root, layer["digest"])
-                steps[back] = {"bytes": uncompressed_size(path), "blob": os.path.getsize(path)}
+            if layer is None:
+                continue
+            if "dev.bld.lazy" in layer.get("annotations", {}):
+                # A lazy layer (no blob until a push or save): the descriptor
+                # names the uncompressed tar.
+                steps[back] = {"bytes": layer["size"], "blob": None}
+                continue
+            path = blob_path(root, layer["digest"])
+            steps[back] = {"bytes": uncompressed_size(path), "blob": os.path.getsize(path)}
         result[stage] = steps
     json.dump(result, sys.stdout)
 
