@@ -4,7 +4,8 @@
   step_times.py layers BLD ROOT STAGE=REF... > LAYERS.json
       The layer each step of a stage added, from the image REF that stage
       built in the store ROOT: {stage: {step number: {"bytes": uncompressed
-      size of the layer, "blob": its size as stored, null for a lazy layer}}}. A stage's image ends
+      size of the layer, "blob": its size as stored, null for a lazy
+      layer}}}. A stage's image ends
       with one history entry per instruction of the stage, in order, so step
       [k/N] is the entry N-k from the end.
 
