@@ -116,15 +116,20 @@ void Store::CheckComplete(const Descriptor& manifest, const std::string& what) c
   } catch (const Error& e) {
     throw Error(what + ": " + e.what());
   }
+  bool lazy = false;  // a lazy layer without its blob: checked with its manifest below
   for (const Descriptor& d : closure) {
     std::optional<uint64_t> size = blobs_.Size(d.digest);
-    if (!size && IsLazyLayer(d)) continue;  // checked with its manifest below
+    if (!size && IsLazyLayer(d)) {
+      lazy = true;
+      continue;
+    }
     if (!size)
       throw Error(what + ": blob " + d.digest.str() + " (" + d.media_type + ") is not in the store at " + root_);
     if (*size != static_cast<uint64_t>(d.size))
       throw Error(what + ": blob " + d.digest.str() + " is " + std::to_string(*size) + " bytes, but its descriptor says " +
                   std::to_string(d.size));
   }
+  if (!lazy) return;  // an image whose blobs are all here reads no manifest again
   for (const Descriptor& d : closure) {
     if (!IsManifestMediaType(d.media_type)) continue;
     ImageManifest m = ParseImageManifest(blobs_.ReadAll(d.digest, kMaxManifestSize), d.digest);

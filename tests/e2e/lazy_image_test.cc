@@ -30,6 +30,7 @@ struct Fixture {
   TempDir dir;
   std::string root = dir / "store";
   std::string context = dir / "context";
+  std::string other_root = dir / "other-store";  // a second machine's store
   std::map<std::string, std::string> env = {{"DOCKER_CONFIG", dir / "docker"}, {"BLD_CONFIG", dir / "none.json"}};
 
   ProcessResult Bld(std::vector<std::string> args, const std::string& store = "") const {
@@ -128,11 +129,9 @@ TEST_CASE("a built image's new layers stay snapshots until a push writes their b
   f.CheckStore();
 
   // A fresh store pulls it and runs it.
-  TempDir other;
-  std::string other_root = other / "store";
-  f.Ok({"pull", name}, other_root);
-  CHECK(f.Id(name, other_root) == id);
-  CHECK(f.Ok({"run", "--rm", "--net", "none", name, "cat", "/lazy.txt"}, other_root) == "lazy\n");
+  f.Ok({"pull", name}, f.other_root);
+  CHECK(f.Id(name, f.other_root) == id);
+  CHECK(f.Ok({"run", "--rm", "--net", "none", name, "cat", "/lazy.txt"}, f.other_root) == "lazy\n");
 }
 
 TEST_CASE("a lazy image is pushed as the build asked: zstd, or Docker schema 2") {
@@ -170,13 +169,11 @@ TEST_CASE("with SOURCE_DATE_EPOCH a lazily pushed image is byte for byte the one
   f.Ok({"push", lazy});
 
   // Another store, its blobs written by the build itself (--push).
-  TempDir other;
-  std::string other_root = other / "store";
-  f.ImportBusybox(other_root);
+  f.ImportBusybox(f.other_root);
   std::string eager = registry.host() + "/same/eager:v1";
   std::string eager_id = f.Ok(
-      {"build", "-q", "--build-arg", "SOURCE_DATE_EPOCH=10", "--push", "-t", eager, f.context}, other_root);
-  CHECK(f.LazyLayers(eager, other_root) == 0);
+      {"build", "-q", "--build-arg", "SOURCE_DATE_EPOCH=10", "--push", "-t", eager, f.context}, f.other_root);
+  CHECK(f.LazyLayers(eager, f.other_root) == 0);
   CHECK(eager_id == lazy_id);
   CHECK(f.RegistryManifest(lazy) == f.RegistryManifest(eager));
 }
@@ -202,12 +199,10 @@ TEST_CASE("an image built FROM a lazy image with another SOURCE_DATE_EPOCH write
   size_t n = base_manifest["layers"].size();
   CHECK(child_manifest["layers"][n - 1]["digest"] == base_manifest["layers"][n - 1]["digest"]);
 
-  TempDir other;
-  std::string other_root = other / "store";
-  f.Ok({"pull", child}, other_root);
-  CHECK(f.Ok({"run", "--rm", "--net", "none", child, "cat", "/base.txt", "/child.txt"}, other_root) ==
+  f.Ok({"pull", child}, f.other_root);
+  CHECK(f.Ok({"run", "--rm", "--net", "none", child, "cat", "/base.txt", "/child.txt"}, f.other_root) ==
         "base\nchild\n");
-  f.CheckStore(other_root);
+  f.CheckStore(f.other_root);
 }
 
 TEST_CASE("a container of a lazy image commits to an image that pushes whole") {
@@ -224,10 +219,8 @@ TEST_CASE("a container of a lazy image commits to an image that pushes whole") {
   f.Ok({"push", committed});
   CHECK(f.LazyLayers(committed) == 0);
 
-  TempDir other;
-  std::string other_root = other / "store";
-  f.Ok({"pull", committed}, other_root);
-  CHECK(f.Ok({"run", "--rm", "--net", "none", committed, "cat", "/lazy.txt", "/changed.txt"}, other_root) ==
+  f.Ok({"pull", committed}, f.other_root);
+  CHECK(f.Ok({"run", "--rm", "--net", "none", committed, "cat", "/lazy.txt", "/changed.txt"}, f.other_root) ==
         "lazy\nchanged\n");
 }
 
@@ -244,11 +237,9 @@ TEST_CASE("an untagged lazy image saved by ID keeps one untagged name, now for i
   f.CheckStore();
 
   // The archive loads into a fresh store and runs.
-  TempDir other;
-  std::string other_root = other / "store";
-  std::string loaded = f.Ok({"load", "-i", f.dir / "nameless.tar"}, other_root);
+  std::string loaded = f.Ok({"load", "-i", f.dir / "nameless.tar"}, f.other_root);
   CHECK_THAT(loaded, Catch::Contains(id));
-  CHECK(f.Ok({"run", "--rm", "--net", "none", id.substr(7, 12), "cat", "/n.txt"}, other_root) == "nameless\n");
+  CHECK(f.Ok({"run", "--rm", "--net", "none", id.substr(7, 12), "cat", "/n.txt"}, f.other_root) == "nameless\n");
 }
 
 TEST_CASE("check reports a lazy layer whose snapshot is gone, naming the layer") {

@@ -1,10 +1,7 @@
 #include "store/lazy_layer.h"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +9,7 @@
 #include "store/image.h"
 #include "store/store.h"
 #include "store/store_check.h"
+#include "support/process.h"
 
 namespace fs = std::filesystem;
 namespace media_type = bld::store::media_type;
@@ -22,22 +20,9 @@ using bld::store::ImageConfig;
 using bld::store::LayerWriteOptions;
 using bld::store::Sha256;
 using bld::store::Store;
+using bld::testing::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/bld-lazy-layer-test-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string root() const { return path_ + "/root"; }
-
- private:
-  std::string path_;
-};
 
 // An image of one stored gzip layer and one lazy layer on top of it, and
 // what went into it.
@@ -115,7 +100,7 @@ TEST_CASE("chain IDs follow the OCI definition") {
 
 TEST_CASE("a ref may name a lazy layer only while a snapshot holds it") {
   TempDir dir;
-  auto store = Store::Open(dir.root());
+  auto store = Store::Open(dir / "root");
   LazyImage image = PutLazyImage(*store);
   CHECK_THROWS_WITH(store->PutRef("lazy:v1", image.manifest),
                     Catch::Contains(image.lazy_diff_id.str()) && Catch::Contains("snapshot"));
@@ -138,7 +123,7 @@ TEST_CASE("a ref may name a lazy layer only while a snapshot holds it") {
 
 TEST_CASE("a layer without the lazy annotation must have its blob, snapshot or not") {
   TempDir dir;
-  auto store = Store::Open(dir.root());
+  auto store = Store::Open(dir / "root");
   LazyImage image = PutLazyImage(*store);
   fs::create_directories(bld::store::SnapshotPath(*store, image.lazy_chain_id));
   ImageConfig config;
@@ -150,7 +135,7 @@ TEST_CASE("a layer without the lazy annotation must have its blob, snapshot or n
 
 TEST_CASE("ReplaceImage moves every name of an image, and its untagged name, to the completed manifest") {
   TempDir dir;
-  auto store = Store::Open(dir.root());
+  auto store = Store::Open(dir / "root");
   LazyImage image = PutLazyImage(*store);
   fs::create_directories(bld::store::SnapshotPath(*store, image.lazy_chain_id));
   std::string untagged = bld::store::UntaggedRefName(image.manifest.digest);
