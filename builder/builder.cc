@@ -11,6 +11,7 @@
 #include "builder/image_source.h"
 #include "builder/image_writer.h"
 #include "builder/layer_blobs.h"
+#include "builder/lazy_images.h"
 #include "builder/run_step.h"
 #include "builder/stage_builder.h"
 #include "builder/stat_cache.h"
@@ -141,8 +142,8 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   BuildEvents events(sink);
   StatCache stat_cache(store.meta());
   BuildCache cache(store);
-  StoreImageSource images(store, options.registry, options.pull);
-  ContainerRuntime runtime(store);
+  StoreImageSource images(store, options.registry, options.pull, !options.cache_from.empty());
+  ContainerRuntime runtime(store, options.registry);
   Cancellation cancel;
   BuildCounters counters;
   std::vector<store::Platform> platforms = TargetPlatforms(options);
@@ -183,6 +184,7 @@ BuildResult Build(store::Store& store, const BuildOptions& options, const BuildI
   for (auto& g : graphs) {
     ImageState target = g->Target();
     exchange.FetchImageLayers(target);
+    FetchRemoteLayers(store, target.layers, options.registry, options.remote_layers_at);
     target.layers = complete ? blobs.Materialize(target) : blobs.LazyLayers(target);
     built.push_back({g->platform(), std::move(target)});
   }

@@ -69,6 +69,13 @@ struct BuildOptions {
   // build no push waits for never compresses. Builds for several platforms
   // and builds with --cache-to always write them.
   bool complete_image = false;
+  // The registries (API hosts, registry::RegistryApiHost) the image is
+  // pushed to, when nothing else reads its layers' bytes: a layer of the
+  // final image that is in one of them (a --cache-from import found it
+  // there, or a base was pulled from there without its layers) is not
+  // downloaded; the image names it as a remote layer
+  // (registry/remote_blobs.h), and the push mounts it.
+  std::vector<std::string> remote_layers_at;
   std::optional<int64_t> source_date_epoch;
   int parallelism = 0;  // 0: one per CPU, at least 2
   // RUN --mount=type=secret values by id (bld build --secret): never written

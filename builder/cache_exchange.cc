@@ -43,7 +43,7 @@ void CacheExchange::Import(const std::vector<CacheSpec>& specs, const store::Pla
 }
 
 void CacheExchange::FetchImageLayers(const ImageState& target) {
-  if (imported_) imported_->EnsureBlobs(target);
+  if (imported_) imported_->EnsureBlobs(target, options_.remote_layers_at);
 }
 
 void CacheExchange::AddInlineLabel(const ImageState& target, const std::vector<store::Descriptor>& written_layers,

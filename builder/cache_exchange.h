@@ -37,7 +37,9 @@ class CacheExchange {
   StepCache& cache() { return *cache_; }
   StepRuntime& runtime() { return *runtime_; }
 
-  // Before the image is written: the imported layers of `target` fetched.
+  // Before the image is written: the imported layers of `target` fetched,
+  // but for those left at a registry the image is pushed to
+  // (BuildOptions::remote_layers_at).
   void FetchImageLayers(const ImageState& target);
   // type=inline: the label to add to the image, whose layers are
   // `written_layers`. Throws when the records are too large for a config.

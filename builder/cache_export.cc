@@ -8,6 +8,7 @@
 #include <iterator>
 #include <set>
 
+#include "builder/lazy_images.h"
 #include "registry/pusher.h"
 #include "registry/reference.h"
 #include "store/error.h"
@@ -176,6 +177,9 @@ void ExportCache(const CacheExportEnv& env, const CacheSpec& spec, const CacheRe
   try {
     if (spec.type == CacheType::kLocal) {
       store::Descriptor manifest = StoreCacheManifest(env.store, WithLayerBlobs(env, records, ""));
+      // A directory holds every blob: those a push-only build left at the
+      // registry (lazy_images.h) come first.
+      FetchRemoteLayers(env.store, env.store.Closure(manifest), env.registry);
       WriteLayout(env.store, spec.dir, manifest);
       return;
     }

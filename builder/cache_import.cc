@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 
 #include "builder/layer_blobs.h"
 #include "registry/diff_id_hasher.h"
@@ -135,6 +136,7 @@ class RegistryCacheSource : public CacheSource {
 
   std::string Name() const override { return "registry cache " + reader_.Source(); }
   std::string Repository() const override { return reader_.Source(); }
+  std::optional<registry::BlobSource> Location() const override { return reader_.Location(); }
 
   void FetchLayers(const std::vector<store::Descriptor>& layers, const std::vector<store::Digest>& diff_ids) override {
     reader_.FetchLayers(layers, diff_ids);
@@ -250,16 +252,36 @@ std::vector<runner::LayerRef> ImportedCache::EnsureLayers(std::vector<runner::La
   return layers;
 }
 
-void ImportedCache::EnsureBlobs(const ImageState& state) {
+void ImportedCache::EnsureBlobs(const ImageState& state, const std::vector<std::string>& leave_at) {
   std::vector<std::pair<store::Digest, store::Digest>> wanted;
   std::vector<store::Digest> chain = LayerChainIds(state);
   for (size_t i = 0; i < state.layers.size() && i < chain.size(); ++i) {
     const store::Digest& diff_id = state.config.rootfs.diff_ids[i];
     if (!store_.blobs().Exists(state.layers[i].digest) && !StoredBlobOf(store_, diff_id) &&
-        !runner::Snapshotter::Holding(store_, chain[i], diff_id))
+        !runner::Snapshotter::Holding(store_, chain[i], diff_id) &&
+        !LeaveRemote(state.layers[i].digest, diff_id, leave_at))
       wanted.emplace_back(state.layers[i].digest, diff_id);
   }
   Fetch(wanted);
+}
+
+bool ImportedCache::LeaveRemote(const store::Digest& blob, const store::Digest& diff_id,
+                                const std::vector<std::string>& leave_at) {
+  if (leave_at.empty()) return false;
+  std::optional<registry::BlobSource> at;
+  store::Descriptor layer;
+  {
+    std::lock_guard lock(mu_);
+    auto it = origin_.find(blob);
+    if (it == origin_.end()) return false;
+    at = sources_[it->second.source]->Location();
+    layer = it->second.layer;
+  }
+  if (!at || std::find(leave_at.begin(), leave_at.end(), at->registry) == leave_at.end()) return false;
+  // Where it is first: a remote record always has a source to fetch from.
+  registry::RecordBlobSources(store_, {blob}, *at);
+  store_.RecordRemoteBlob(layer, diff_id);
+  return true;
 }
 
 runner::StepResult CacheFetchingRuntime::Run(const runner::StepSpec& spec,

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,7 @@
 #include "builder/build_events.h"
 #include "builder/cache_format.h"
 #include "builder/cache_spec.h"
+#include "registry/blob_sources.h"
 #include "registry/session.h"
 #include "store/platform.h"
 #include "store/store.h"
@@ -50,6 +52,8 @@ class CacheSource {
   // The registry repository ("host/repo") its blobs are in; empty for a
   // directory.
   virtual std::string Repository() const { return ""; }
+  // The same as blob_sources.h records it (the registry's API host).
+  virtual std::optional<registry::BlobSource> Location() const { return std::nullopt; }
   // Fetches `layers` into the store, checking each against its diff ID.
   virtual void FetchLayers(const std::vector<store::Descriptor>& layers, const std::vector<store::Digest>& diff_ids) = 0;
 
@@ -87,12 +91,17 @@ class ImportedCache : public StepCache {
   // that named it. Layers no import knows are left as they are.
   std::vector<runner::LayerRef> EnsureLayers(std::vector<runner::LayerRef> layers);
   // Fetches the layers of `state` whose blob is not in the store and that no
-  // other blob or snapshot stands in for: before an image is written.
-  void EnsureBlobs(const ImageState& state);
+  // other blob or snapshot stands in for: before an image is written. Those
+  // an import found at a registry whose API host is in `leave_at` are not
+  // fetched but recorded as remote layers (registry/remote_blobs.h).
+  void EnsureBlobs(const ImageState& state, const std::vector<std::string>& leave_at = {});
   // The repository ("host/repo") a layer blob not in the store can be
   // found in, if an import named it: an export there needs no copy.
   std::string RepositoryOf(const store::Digest& blob) const;
  private:
+  // Records the layer (blob, diff ID) as remote if an import found it at a
+  // registry of `leave_at`; false when none did.
+  bool LeaveRemote(const store::Digest& blob, const store::Digest& diff_id, const std::vector<std::string>& leave_at);
   // Fetches each layer (blob, diff ID) that an import's hit named and of
   // which the store has no blob.
   void Fetch(const std::vector<std::pair<store::Digest, store::Digest>>& layers);

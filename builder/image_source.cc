@@ -82,6 +82,7 @@ store::Descriptor StoreImageSource::Pull(const std::string& name, const store::P
   // The base's layers are unpacked as they arrive: the first RUN finds them.
   runner::Snapshotter::PullUnpacks unpacks(store_);
   pull.unpack = &unpacks;
+  pull.remote_layers = remote_layers_;
   store::Descriptor desc = registry::Pull(store_, *ref, pull);
   pulled_.emplace(key, desc);
   return desc;

@@ -149,6 +149,7 @@ std::vector<store::Descriptor> LayerBlobs::Resolve(const ImageState& state, bool
       if (store::IsLazyLayer(out[i])) out[i] = store::LayerBlobDescriptor(out[i]);
       continue;
     }
+    if (store_.RemoteBlobRecord(out[i].digest)) continue;  // left at a registry (registry/remote_blobs.h)
     const store::Digest& diff_id = state.config.rootfs.diff_ids[i];
     store::LayerWriteOptions options = OptionsFor(out[i]);
     if (std::optional<store::Descriptor> blob = ExistingBlob(diff_id, options.compression)) {

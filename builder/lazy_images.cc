@@ -1,7 +1,11 @@
 #include "builder/lazy_images.h"
 
+#include <algorithm>
+
 #include "builder/image_state.h"
 #include "builder/layer_blobs.h"
+#include "registry/blob_sources.h"
+#include "registry/remote_blobs.h"
 #include "store/error.h"
 #include "store/image.h"
 #include "store/lazy_layer.h"
@@ -55,6 +59,51 @@ store::Descriptor CompleteImage(store::Store& store, const store::Descriptor& ro
   from.platform.reset();
   store.ReplaceImage(from, complete);
   return complete;
+}
+
+void FetchRemoteLayers(store::Store& store, const std::vector<store::Descriptor>& layers,
+                       const registry::RegistryOptions& registry, const std::vector<std::string>& leave_at) {
+  std::vector<store::Digest> wanted;
+  for (const store::Descriptor& layer : layers) {
+    if (store.blobs().Exists(layer.digest)) continue;
+    std::vector<registry::BlobSource> at = registry::BlobSources(store, layer.digest);
+    bool left = std::any_of(at.begin(), at.end(), [&](const registry::BlobSource& source) {
+      return std::find(leave_at.begin(), leave_at.end(), source.registry) != leave_at.end();
+    });
+    if (!left) wanted.push_back(layer.digest);
+  }
+  if (wanted.empty()) return;
+  registry::PullOptions options;
+  options.registry = registry;
+  registry::FetchRemoteLayers(store, wanted, options);
+}
+
+void FetchRemoteLayers(store::Store& store, const std::vector<runner::LayerRef>& layers,
+                       const registry::RegistryOptions& registry, std::mutex* one_at_a_time) {
+  registry::LayerStack stack;
+  for (const runner::LayerRef& layer : layers) {
+    stack.blobs.push_back(layer.blob);
+    stack.diff_ids.push_back(layer.diff_id);
+  }
+  std::vector<store::Digest> chain = store::ChainIds(stack.diff_ids);
+  auto wanted = [&] {
+    std::vector<store::Digest> out;
+    for (size_t i = 0; i < layers.size(); ++i)
+      if (!store.blobs().Exists(layers[i].blob) && !runner::Snapshotter::Exists(store, chain[i]) &&
+          store.RemoteBlobRecord(layers[i].blob))
+        out.push_back(layers[i].blob);
+    return out;
+  };
+  if (wanted().empty()) return;
+  std::unique_lock<std::mutex> lock;
+  if (one_at_a_time) lock = std::unique_lock(*one_at_a_time);
+  std::vector<store::Digest> fetch = wanted();  // another thread may have fetched them meanwhile
+  if (fetch.empty()) return;
+  registry::PullOptions options;
+  options.registry = registry;
+  runner::Snapshotter::PullUnpacks unpacks(store);
+  options.unpack = &unpacks;
+  registry::FetchRemoteLayers(store, fetch, options, &stack);
 }
 
 }  // namespace bld::builder

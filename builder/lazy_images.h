@@ -13,9 +13,16 @@
 // then the refs are repointed in one transaction. Killed before that, the
 // store still holds the lazy image and the next push completes it again.
 //
-// Thread-safety: as the store.
+// Thread-safety: as the store. Two threads fetching the same remote layer
+// both download it; the store keeps one copy.
 #pragma once
 
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "registry/session.h"
+#include "runner/snapshotter.h"
 #include "store/oci.h"
 #include "store/store.h"
 
@@ -27,5 +34,20 @@ namespace bld::builder {
 // compress at once. Throws bld::Error when a lazy layer has lost its
 // snapshot (`bld check` reports it too).
 store::Descriptor CompleteImage(store::Store& store, const store::Descriptor& root, int workers = 2);
+
+// Remote layers (registry/remote_blobs.h): a build that only pushes leaves
+// the final image's layers that its --cache-from found in the registry
+// there. What reads their bytes fetches them first:
+
+// The remote layers of `layers` fetched, but for those known to be at a
+// registry whose API host is in `leave_at` (a push there mounts them).
+void FetchRemoteLayers(store::Store& store, const std::vector<store::Descriptor>& layers,
+                       const registry::RegistryOptions& registry, const std::vector<std::string>& leave_at = {});
+// The remote layers among `layers` (base first) that the runner would
+// unpack, fetched and unpacked as they arrive: those with neither a blob nor
+// a snapshot. With `one_at_a_time`, fetches hold it (threads that find
+// nothing to fetch do not wait for it).
+void FetchRemoteLayers(store::Store& store, const std::vector<runner::LayerRef>& layers,
+                       const registry::RegistryOptions& registry, std::mutex* one_at_a_time = nullptr);
 
 }  // namespace bld::builder

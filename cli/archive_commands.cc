@@ -170,8 +170,12 @@ int RunSave(const CommandContext& ctx, const SaveArgs& a) {
     std::vector<store::SaveRequest> found = Resolve(*store, name);
     requests.insert(requests.end(), found.begin(), found.end());
   }
-  // A built image's layers may have no blobs yet (builder/lazy_images.h).
-  for (store::SaveRequest& r : requests) r.descriptor = builder::CompleteImage(*store, r.descriptor);
+  // A built image's layers may have no blobs yet, or be at a registry
+  // (builder/lazy_images.h).
+  for (store::SaveRequest& r : requests) {
+    builder::FetchRemoteLayers(*store, store->Closure(r.descriptor), RegistryOptionsFrom({}));
+    r.descriptor = builder::CompleteImage(*store, r.descriptor);
+  }
   if (a.output.empty()) {
     store::SaveImages(*store, requests, format,
                       [](const void* data, size_t size) { store::WriteAll(STDOUT_FILENO, data, size, "stdout"); });

@@ -21,6 +21,8 @@
 #include "cli/source_date_epoch.h"
 #include "cli/store_lock.h"
 #include "registry/image_lookup.h"
+#include "registry/reference.h"
+#include "registry/session.h"
 #include "runner/interrupt.h"
 #include "store/error.h"
 #include "store/platform.h"
@@ -249,9 +251,16 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   // A push without a name is refused before the build. What a push or an
   // archive output will read is compressed while the build goes on; else
   // the image's new layers stay lazy until a push or save needs them.
-  o.complete_image = !PushNames(f, o, outputs).empty() ||
-                     std::any_of(outputs.begin(), outputs.end(),
-                                 [](const builder::BuildOutput& out) { return out.type != builder::OutputType::kImage; });
+  std::vector<std::string> pushes = PushNames(f, o, outputs);
+  bool archives = std::any_of(outputs.begin(), outputs.end(),
+                              [](const builder::BuildOutput& out) { return out.type != builder::OutputType::kImage; });
+  o.complete_image = !pushes.empty() || archives;
+  // Nothing but the pushes reads the final image's layers: those already in
+  // a registry pushed to stay there, and the push mounts them.
+  if (!archives) {
+    for (const std::string& name : pushes)
+      o.remote_layers_at.push_back(registry::RegistryApiHost(registry::Reference::ParseDockerRef(name).domain()));
+  }
   SetSources(f, o);
   SetEntitlements(f, o);
   SetCacheSpecs(f.cache_to, f.cache_from, o);

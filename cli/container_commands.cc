@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "builder/config_step.h"
+#include "builder/lazy_images.h"
 #include "cli/store_lock.h"
 #include "cli/table_format.h"
 #include "parser/dockerfile.h"
@@ -326,6 +327,8 @@ ContainerRecord MakeRecord(store::Store& store, const RunFlags& f) {
   std::vector<runner::LayerRef> layers;
   for (size_t i = 0; i < image.manifest.layers.size() && i < image.config.rootfs.diff_ids.size(); ++i)
     layers.push_back({image.config.rootfs.diff_ids[i], image.manifest.layers[i].digest});
+  // Remote layers (a push-only build's, a base pulled without them) first.
+  builder::FetchRemoteLayers(store, layers, RegistryOptionsFrom(f.insecure));
   r.lowerdirs = runner::Snapshotter(store).Prepare(layers);
   r.id = runner::NewContainerId();
   r.name = f.name.empty() ? GenerateName(store) : f.name;

@@ -93,6 +93,7 @@ class Puller : private RepositoryTransfer {
     RecordBlobSources(store_, digests, {session_.host(), repository_});
   }
   std::string Source() const { return session_.registry() + "/" + repository_; }
+  BlobSource Location() const { return {session_.host(), repository_}; }
 
  private:
   // Layer `index` of the image, whose layers have `diff_ids`.
@@ -145,7 +146,7 @@ Descriptor Puller::Run() {
     throw Error(Action() + ": the manifest " + image.digest.str() + " lists " + std::to_string(manifest.layers.size()) +
                 " layers but its config " + manifest.config.digest.str() + " lists " +
                 std::to_string(config.rootfs.diff_ids.size()) + " diffIDs");
-  FetchLayers(manifest.layers, config.rootfs.diff_ids);
+  if (!options_.remote_layers) FetchLayers(manifest.layers, config.rootfs.diff_ids);
 
   store_.blobs().Put(image.body, image.digest);
   Descriptor result;
@@ -157,6 +158,10 @@ Descriptor Puller::Run() {
   std::vector<Digest> digests = {image.digest, manifest.config.digest};
   for (const Descriptor& layer : manifest.layers) digests.push_back(layer.digest);
   RecordSources(digests);
+  // After their sources: a remote layer always has somewhere to come from.
+  for (size_t i = 0; i < manifest.layers.size(); ++i)
+    if (!store_.blobs().Exists(manifest.layers[i].digest))
+      store_.RecordRemoteBlob(manifest.layers[i], config.rootfs.diff_ids[i]);
   if (options_.tag) store_.PutRef(reference_.String(), result);
   return result;
 }
@@ -403,6 +408,8 @@ void RepositoryReader::FetchLayers(const std::vector<Descriptor>& layers, const 
 }
 
 std::string RepositoryReader::Source() const { return impl_->puller.Source(); }
+
+BlobSource RepositoryReader::Location() const { return impl_->puller.Location(); }
 
 Descriptor Pull(store::Store& store, const Reference& reference, const PullOptions& options,
                 const TransferEvents& events) {

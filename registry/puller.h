@@ -23,6 +23,8 @@
 //     registry's last word. The final error says how many tries were made.
 //  5. Record the blobs' media types, diffIDs and source repository, then
 //     write the ref, last: a failed pull leaves no ref and no unverified blob.
+// With PullOptions::remote_layers, step 4 is left out: the layers are
+// recorded as remote, to be fetched and checked when something reads them.
 //
 // Thread safety: Pull may be called from several threads at once (each call
 // has its own connections); the store allows it.
@@ -32,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "registry/blob_sources.h"
 #include "registry/reference.h"
 #include "registry/session.h"
 #include "registry/transfer_events.h"
@@ -52,6 +55,11 @@ struct PullOptions {
   // When set, each downloaded layer is also unpacked into its snapshot as
   // it arrives (store/layer_unpack.h).
   store::LayerUnpackTarget* unpack = nullptr;
+  // Leave the layers in the registry: each not in the store is recorded as
+  // a remote layer (remote_blobs.h), fetched by whatever reads it. A build
+  // with --cache-from pulls its bases so: a fully cached build never reads
+  // them, and a push to the same registry mounts them.
+  bool remote_layers = false;
   // Point the reference's ref at what was pulled. A build pulling a base for
   // another platform than the host's leaves it: the name keeps meaning the
   // image this machine runs.
@@ -98,6 +106,8 @@ class RepositoryReader {
   void FetchLayers(const std::vector<store::Descriptor>& layers, const std::vector<store::Digest>& diff_ids);
   // "registry/repository", for messages.
   std::string Source() const;
+  // The API host and repository, as blob_sources.h records them.
+  BlobSource Location() const;
 
  private:
   struct Impl;

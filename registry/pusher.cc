@@ -12,8 +12,9 @@
 
 #include "registry/blob_sources.h"
 #include "registry/parallel.h"
-#include "registry/repository_transfer.h"
 #include "registry/registry_error.h"
+#include "registry/remote_blobs.h"
+#include "registry/repository_transfer.h"
 #include "store/error.h"
 #include "store/lazy_layer.h"
 
@@ -138,6 +139,12 @@ void Pusher::PushBlob(const Descriptor& blob, bool report) {
   if (response.status != 404) throw session_.Fail(Action() + ": check for blob " + blob.digest.str(), repository_, response);
   std::string location;
   if (TryMount(blob, location, report)) return;
+  // A remote layer the registry would not mount: its bytes come first.
+  if (!store_.blobs().Exists(blob.digest)) {
+    PullOptions fetch;
+    fetch.registry = options_.registry;
+    FetchRemoteLayers(store_, {blob.digest}, fetch);
+  }
   Upload(blob, location.empty() ? StartUpload() : location, report);
 }
 

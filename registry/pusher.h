@@ -13,7 +13,8 @@
 //     After a dropped connection or a 5xx, the pusher asks the registry how
 //     much it has (GET on the upload URL: Range 0-<last>) and goes on from
 //     there; if the registry has dropped the upload (distribution does, when
-//     a chunk arrived in part), it starts a new one. An upload the registry
+//     a chunk arrived in part), it starts a new one. A remote layer
+//     (remote_blobs.h) is fetched into the store first. An upload the registry
 //     refuses as DIGEST_INVALID (bytes damaged on the way) is started again
 //     from the start, once; the second refusal is the error, saying so.
 //  4. The manifests last, each with its media type as Content-Type: child

@@ -20,6 +20,8 @@ namespace {
 constexpr mode_t kRootMode = 0700;
 // Separates the two digests of a kDiffIds key; digests never contain it.
 constexpr char kDiffIdKeySeparator = '/';
+// Table blobs' key of a remote layer: this prefix, then the blob's digest.
+constexpr std::string_view kRemoteKeyPrefix = "remote/";
 
 void MakeDirectory(const std::string& path, mode_t mode) {
   if (::mkdir(path.c_str(), mode) == 0) return;
@@ -123,6 +125,7 @@ void Store::CheckComplete(const Descriptor& manifest, const std::string& what) c
       lazy = true;
       continue;
     }
+    if (!size && RemoteBlobRecord(d.digest)) continue;  // at a registry, fetched when read
     if (!size)
       throw Error(what + ": blob " + d.digest.str() + " (" + d.media_type + ") is not in the store at " + root_);
     if (*size != static_cast<uint64_t>(d.size))
@@ -230,6 +233,22 @@ std::vector<Digest> Store::BlobsWithDiffId(const Digest& diff_id) const {
   std::vector<Digest> blobs;
   for (const std::string& key : keys) blobs.push_back(Digest::Parse(std::string_view(key).substr(prefix.size())));
   return blobs;
+}
+
+void Store::RecordRemoteBlob(const Descriptor& blob, const Digest& diff_id) {
+  WriteIfChanged(Table::kBlobs, std::string(kRemoteKeyPrefix) + blob.digest.str(),
+                 diff_id.str() + "\n" + Serialize(blob));
+}
+
+std::optional<Store::RemoteBlob> Store::RemoteBlobRecord(const Digest& blob) const {
+  std::string key = std::string(kRemoteKeyPrefix) + blob.str();
+  std::optional<std::string> record = meta_.Read([&](ReadTxn& txn) { return txn.Get(Table::kBlobs, key); });
+  if (!record) return std::nullopt;
+  size_t newline = record->find('\n');
+  std::string_view diff_id = std::string_view(*record).substr(0, newline);
+  if (newline == std::string::npos || !Digest::Valid(diff_id)) throw Error("the store's record " + key + " is damaged");
+  return RemoteBlob{ParseDescriptor(std::string_view(*record).substr(newline + 1), "of record " + key),
+                    Digest::Parse(diff_id)};
 }
 
 std::optional<Digest> Store::DiffIdOf(const Digest& blob) const {

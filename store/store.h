@@ -9,10 +9,11 @@
 //
 // The invariant this class keeps: a ref is written only after every blob its
 // manifest reaches is present, or is a lazy layer whose snapshot is
-// (lazy_layer.h), so a ref never names an image that cannot be run, or
-// pushed once its lazy layers are written. Blob I/O and JSON parsing happen before
-// the short write transaction that records a ref, never inside it. The record
-// formats are in docs/store-format.md.
+// (lazy_layer.h), or is a layer recorded as remote (RecordRemoteBlob), so a
+// ref never names an image that cannot be run, or pushed once its lazy
+// layers are written and its remote ones fetched. Blob I/O and JSON parsing
+// happen before the short write transaction that records a ref, never inside
+// it. The record formats are in docs/store-format.md.
 //
 // The root is created with mode 0700: snapshots hold unpacked images, whose
 // setuid binaries other users must not reach.
@@ -78,7 +79,8 @@ class Store {
 
   // Points `name` at `manifest`, after checking that every blob of its closure
   // is present with the size its descriptor says, or is a lazy layer whose
-  // snapshot is (lazy_layer.h); refuses (throws, writing nothing) otherwise.
+  // snapshot is (lazy_layer.h), or a remote layer; refuses (throws, writing
+  // nothing) otherwise.
   void PutRef(std::string_view name, const Descriptor& manifest);
   // Points every ref that points at `from` at `to` instead, in one
   // transaction (the untagged ref of `from` becomes that of `to`), after
@@ -100,6 +102,20 @@ class Store {
   // The blobs known to hold the layer `diff_id` (gzip, zstd, ...), sorted.
   std::vector<Digest> BlobsWithDiffId(const Digest& diff_id) const;
   std::optional<Digest> DiffIdOf(const Digest& blob) const;
+
+  // Remote layers: an image may name layers a registry holds without the
+  // store downloading them (a base a --cache-from build pulled, layers a
+  // push-only build left at its cache's registry; docs/store-format.md,
+  // "Remote layers"). Records that the layer blob
+  // `blob`, which holds the layer `diff_id`, may be absent from an image the
+  // store names; where it is, registry/blob_sources.h records.
+  struct RemoteBlob {
+    Descriptor blob;
+    Digest diff_id;
+  };
+  void RecordRemoteBlob(const Descriptor& blob, const Digest& diff_id);
+  // The record of `blob` if it was recorded as a remote layer.
+  std::optional<RemoteBlob> RemoteBlobRecord(const Digest& blob) const;
 
  private:
   Store(std::string root, const Options& options);

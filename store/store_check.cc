@@ -99,6 +99,7 @@ class Checker {
         for (const Descriptor& d : closure) {
           std::optional<uint64_t> size = store_.blobs().Size(d.digest);
           if (!size && IsLazyLayer(d)) continue;  // its snapshot is checked with its manifest
+          if (!size && store_.RemoteBlobRecord(d.digest)) continue;  // a remote layer, fetched when read
           if (!size) {
             Problem(what + ": blob " + d.digest.str() + " (" + d.media_type + ") is not in the store");
             complete = false;

@@ -62,6 +62,14 @@ struct Fixture {
     args.push_back(ctx);
     return Bld(runner, args);
   }
+  // What `cat PATH` prints in a container of `image` on runner `runner`.
+  std::string Cat(const std::string& runner, const std::string& image, const std::string& path) {
+    ProcessResult run = Bld(runner, {"run", "--rm", image, "cat", path});
+    Require(run);
+    return run.out;
+  }
+  // The image ID a build printed.
+  static std::string ImageId(const ProcessResult& build) { return build.out.substr(0, build.out.find('\n')); }
   static void Require(const ProcessResult& r) {
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
@@ -100,9 +108,7 @@ void CheckSharedCache(Fixture& f, const std::vector<std::string>& to, const std:
   CHECK_FALSE(Ran(c, "build"));
   CHECK(Ran(c, "final"));
   // The changed image runs, built on layers imported from A.
-  ProcessResult run = f.Bld("c", {"run", "--rm", c.out.substr(0, c.out.size() - 1), "cat", "/app/final.txt"});
-  Fixture::Require(run);
-  CHECK(run.out == "source\nchanged\n");
+  CHECK(f.Cat("c", Fixture::ImageId(c), "/app/final.txt") == "source\nchanged\n");
 }
 
 }  // namespace
@@ -118,24 +124,24 @@ TEST_CASE("a fully cached import downloads the records and the final image's own
   Fixture f;
   std::string ref = f.registry.host() + "/cache/app:ci";
   Fixture::Require(f.Build("a", {"--cache-to", "type=registry,ref=" + ref + ",mode=max"}));
-  size_t before = f.BlobGets("cache/app");
+  size_t before = f.BlobGets("cache/app") + f.BlobGets("base/busybox");
   ProcessResult b = f.Build("b", {"--cache-from", ref});
   Fixture::Require(b);
   CHECK_FALSE(Ran(b, "final"));
-  // The records document, and the final image's three layers above its base
-  // (the base came with FROM): not the build stage's two.
-  CHECK(f.BlobGets("cache/app") - before == 4);
+  // The records document, the base's config (FROM reads no layer) and the
+  // final image's four layers, its base's included: not the build stage's two.
+  CHECK(f.BlobGets("cache/app") + f.BlobGets("base/busybox") - before == 6);
 }
 
 TEST_CASE("a fully cached import exported back to its repository downloads no layer of other stages") {
   Fixture f;
   std::string ref = f.registry.host() + "/cache/app:ci";
   Fixture::Require(f.Build("a", {"--cache-to", "type=registry,ref=" + ref + ",mode=max"}));
-  size_t before = f.BlobGets("cache/app");
+  size_t before = f.BlobGets("cache/app") + f.BlobGets("base/busybox");
   ProcessResult b = f.Build("b", {"--cache-from", ref, "--cache-to", "type=registry,ref=" + ref + ",mode=max"});
   Fixture::Require(b);
   CHECK_FALSE(Ran(b, "final"));
-  CHECK(f.BlobGets("cache/app") - before == 4);  // as without the export
+  CHECK(f.BlobGets("cache/app") + f.BlobGets("base/busybox") - before == 6);  // as without the export
   // What B exported still serves a new runner completely.
   ProcessResult c = f.Build("c", {"--cache-from", ref});
   Fixture::Require(c);
@@ -156,15 +162,78 @@ TEST_CASE("after an import the same store hits locally for the steps whose layer
   CHECK(Ran(again, "build"));
 }
 
-TEST_CASE("a fully cached import pushed to its registry uploads no layer") {
+TEST_CASE("a fully cached import pushed to its registry downloads and uploads no layer of its own") {
+  Fixture f;
+  std::string ref = f.registry.host() + "/cache/app:ci";
+  std::string name = f.registry.host() + "/team/app:1";
+  Fixture::Require(f.Build("a", {"--cache-to", "type=registry,ref=" + ref + ",mode=max"}));
+  size_t before = f.BlobGets("cache/app"), base_before = f.BlobGets("base/busybox");
+  ProcessResult b = f.Build("b", {"--cache-from", ref, "--push", "-t", name});
+  Fixture::Require(b);
+  CHECK_FALSE(Ran(b, "final"));
+  // The records document and the base's config: every layer stayed there.
+  CHECK(f.BlobGets("cache/app") - before == 1);
+  CHECK(f.BlobGets("base/busybox") - base_before == 1);
+  CHECK_THAT(b.err, Catch::Contains("Mounted from cache/app"));
+  CHECK_THAT(b.err, Catch::Contains("Mounted from base/busybox"));
+  CHECK_THAT(b.err, !Catch::Contains("Pushed"));
+
+  // The local image names those layers at the registry; it is whole for
+  // check, and a run fetches them.
+  Fixture::Require(f.Bld("b", {"check"}));
+  CHECK(f.Cat("b", name, "/app/final.txt") == "source\nother\n");
+  CHECK(f.BlobGets("cache/app") - before == 4);
+  CHECK(f.BlobGets("base/busybox") - base_before == 2);
+}
+
+TEST_CASE("an image whose layers stayed at the registry is built on, saved and pushed elsewhere with them") {
+  Fixture f;
+  std::string ref = f.registry.host() + "/cache/app:ci";
+  std::string name = f.registry.host() + "/team/app:1";
+  Fixture::Require(f.Build("a", {"--cache-to", "type=registry,ref=" + ref + ",mode=max"}));
+  Fixture::Require(f.Build("b", {"--cache-from", ref, "--push", "-t", name}));
+  // Each reader below fetches the image's three layers of its own, once.
+  size_t before = f.BlobGets("cache/app");
+
+  SECTION("a build FROM it fetches the layers its step runs on") {
+    WriteFile(f.dir / "next/Dockerfile", "FROM " + name + "\nRUN cp /app/final.txt /copy.txt\n");
+    ProcessResult next = f.Bld("b", {"build", "-q", "-t", "next", f.dir / "next"});
+    Fixture::Require(next);
+    CHECK(f.Cat("b", "next", "/copy.txt") == "source\nother\n");
+    CHECK(f.BlobGets("cache/app") - before == 3);
+  }
+  SECTION("a save writes every layer, and the archive loads and runs elsewhere") {
+    Fixture::Require(f.Bld("b", {"save", "-o", f.dir / "app.tar", name}));
+    CHECK(f.BlobGets("cache/app") - before == 3);
+    Fixture::Require(f.Bld("c", {"load", "-i", f.dir / "app.tar"}));
+    CHECK(f.Cat("c", name, "/app/final.txt") == "source\nother\n");
+  }
+  SECTION("a push to another registry uploads the layers it fetched first") {
+    RegistryServer other;
+    std::string elsewhere = other.host() + "/copy/app:1";
+    Fixture::Require(f.Bld("b", {"tag", name, elsewhere}));
+    ProcessResult push = f.Bld("b", {"push", elsewhere});
+    Fixture::Require(push);
+    CHECK_THAT(push.err + push.out, Catch::Contains("Pushed"));
+    CHECK(f.BlobGets("cache/app") - before == 3);
+    CHECK(f.Cat("c", elsewhere, "/app/final.txt") == "source\nother\n");
+  }
+}
+
+TEST_CASE("a push-only build that also exports a local cache writes every layer into the directory") {
   Fixture f;
   std::string ref = f.registry.host() + "/cache/app:ci";
   Fixture::Require(f.Build("a", {"--cache-to", "type=registry,ref=" + ref + ",mode=max"}));
-  ProcessResult b = f.Build("b", {"--cache-from", ref, "--push", "-t", f.registry.host() + "/team/app:1"});
-  Fixture::Require(b);
-  CHECK_FALSE(Ran(b, "final"));
-  CHECK_THAT(b.err, Catch::Contains("Mounted from cache/app"));
-  CHECK_THAT(b.err, !Catch::Contains("Pushed"));
+  // B leaves the image's layers at the registry for its push, but the
+  // directory it exports to must hold them.
+  std::string dir = f.dir / "cache-dir";
+  Fixture::Require(f.Build("b", {"--cache-from", ref, "--push", "-t", f.registry.host() + "/team/app:1",
+                                 "--cache-to", "type=local,dest=" + dir + ",mode=max"}));
+  ProcessResult c = f.Build("c", {"--cache-from", "type=local,src=" + dir});
+  Fixture::Require(c);
+  CHECK_FALSE(Ran(c, "build"));
+  CHECK_FALSE(Ran(c, "final"));
+  CHECK(f.Cat("c", Fixture::ImageId(c), "/app/final.txt") == "source\nother\n");
 }
 
 TEST_CASE("a local cache directory lets an empty store build without running a step") {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "store/error.h"
+#include "store/garbage_collector.h"
 #include "store/image.h"
 #include "store/store.h"
 #include "store/store_check.h"
@@ -168,4 +169,41 @@ TEST_CASE("ReplaceImage moves every name of an image, and its untagged name, to 
   // The snapshot may go now: nothing names the lazy layer.
   fs::remove_all(bld::store::SnapshotPath(*store, image.lazy_chain_id));
   CHECK(bld::store::CheckStore(*store).problems.empty());
+}
+
+TEST_CASE("a ref may name a layer whose blob is absent only when it is recorded as remote") {
+  TempDir dir;
+  auto store = Store::Open(dir / "root");
+  Digest diff_id = Sha256::Of("remote tar");
+  Descriptor layer{std::string(media_type::kOciLayerGzip), Sha256::Of("remote blob"), 123, {}, {}, {}};
+  ImageConfig config;
+  config.architecture = "amd64";
+  config.os = "linux";
+  config.rootfs.diff_ids = {diff_id};
+  Descriptor manifest = bld::store::WriteImage(*store, config, {layer});
+  CHECK_THROWS_WITH(store->PutRef("remote:v1", manifest), Catch::Contains("is not in the store"));
+  CHECK_FALSE(store->RemoteBlobRecord(layer.digest));
+
+  store->RecordRemoteBlob(layer, diff_id);
+  std::optional<Store::RemoteBlob> record = store->RemoteBlobRecord(layer.digest);
+  REQUIRE(record);
+  CHECK(record->blob == layer);
+  CHECK(record->diff_id == diff_id);
+  store->PutRef("remote:v1", manifest);
+  CHECK(store->GetRef("remote:v1") == manifest);
+  // Not a problem for check: the layer is fetched when something reads it.
+  CHECK(bld::store::CheckStore(*store).problems.empty());
+
+  // A prune keeps the record while a ref names the layer, and drops it after.
+  {
+    bld::store::GcLock lock(*store, bld::store::GcLock::Mode::kExclusive);
+    bld::store::Prune(*store, lock, {});
+  }
+  CHECK(store->RemoteBlobRecord(layer.digest));
+  store->DeleteRef("remote:v1");
+  {
+    bld::store::GcLock lock(*store, bld::store::GcLock::Mode::kExclusive);
+    bld::store::Prune(*store, lock, {});
+  }
+  CHECK_FALSE(store->RemoteBlobRecord(layer.digest));
 }
