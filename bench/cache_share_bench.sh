@@ -4,8 +4,10 @@
 # `buildah bud --layers --cache-to/--cache-from REPO`) on the same local
 # docker-registry, in the same run. Per run and tool: runner A builds a
 # two-stage Dockerfile and exports its cache (not timed); runner B, an empty
-# store, builds it unchanged with the cache; runner C, another empty store,
-# builds it after one file of the final stage changed. Prints median wall
+# store, builds it unchanged with the cache; runner D, another empty store,
+# builds it unchanged and pushes the image to the same registry (buildah:
+# bud, then push); runner C, another empty store, builds it after one file
+# of the final stage changed. Prints median wall
 # times, their ratio, and the bytes each runner downloaded (blob GETs in the
 # registry's access log), beside the size of bld's final image layers.
 # Usage: bench/cache_share_bench.sh [build-dir] [runs]
@@ -30,6 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export DOCKER_CONFIG=$work/docker BLD_CONFIG=$work/none.json
+# An empty one: buildah push refuses a DOCKER_CONFIG without config.json.
+mkdir -p "$DOCKER_CONFIG" && echo '{}' > "$DOCKER_CONFIG/config.json"
 make_busybox_tar "$work/busybox.tar"
 
 # The context: the build stage makes 40 MB of layers the final image never
@@ -71,6 +75,12 @@ buildah_build() {
   setup_containers_env "$work/containers-$r-$run"
   buildah bud -q --layers --tls-verify=false --network host "$@" "$ctx"
 }
+# buildah 1.28 has no build --push: a build, then a push.
+buildah_build_push() {
+  local r=$1 name=$2; shift 2
+  buildah_build "$r" -t "$name" "$@" >/dev/null
+  buildah push -q --tls-verify=false "$name" "docker://$name"
+}
 
 for run in $(seq 1 "$runs"); do
   start_registry "$run"
@@ -83,6 +93,7 @@ for run in $(seq 1 "$runs"); do
 
   bld_build a --cache-to "type=registry,ref=$reg/cache/bld:ci,mode=max" >/dev/null
   timed bld_unchanged bld_build b --cache-from "$reg/cache/bld:ci" -t "bld-final"
+  timed bld_pushed bld_build d --cache-from "$reg/cache/bld:ci" --push -t "$reg/team/bld:$run"
   echo "changed $run" > "$ctx/app.txt"
   timed bld_changed bld_build c --cache-from "$reg/cache/bld:ci"
   "$bld" --root "$work/bld-b-$run" save --format oci -o "$work/final-$run.tar" bld-final
@@ -94,6 +105,7 @@ for run in $(seq 1 "$runs"); do
   echo "app $run" > "$ctx/app.txt"
   buildah_build a --cache-to "$reg/cache/buildah" >/dev/null
   timed buildah_unchanged buildah_build b --cache-from "$reg/cache/buildah"
+  timed buildah_pushed buildah_build_push d "$reg/team/buildah:$run" --cache-from "$reg/cache/buildah"
   echo "changed $run" > "$ctx/app.txt"
   timed buildah_changed buildah_build c --cache-from "$reg/cache/buildah"
 
@@ -112,4 +124,5 @@ echo "bld's final image: $(awk -v b="$(median $(cat "$work/final_layers"))" 'BEG
 echo "| runner (empty store) | bld | buildah | bld/buildah | bld downloaded | buildah downloaded |"
 echo "|---|---|---|---|---|---|"
 row "unchanged sources" unchanged
+row "unchanged sources, pushed to the same registry" pushed
 row "one final-stage file changed" changed
