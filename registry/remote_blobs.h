@@ -1,8 +1,10 @@
 // Fetching remote layers: layer blobs that an image in the store names
-// without holding them, because a build that only pushed left them in the
-// registry its --cache-from read (store::Store::RecordRemoteBlob;
-// docs/store-format.md, "Remote layers"). Whatever reads their bytes (a
-// run, a FROM, a save, a push to another registry) fetches them first.
+// without holding them, because they are in a registry: a base a
+// --cache-from build pulled without its layers (PullOptions::remote_layers),
+// layers a push-only build left in its cache's registry
+// (store::Store::RecordRemoteBlob; docs/store-format.md, "Remote layers").
+// Whatever reads their bytes (a run, a build's step, a save, a push to
+// another registry) fetches them first.
 //
 // Each blob is fetched from the repositories blob_sources.h records for it,
 // in order, until one has it, and checked as a pull checks a layer: its
