@@ -149,7 +149,9 @@ std::vector<store::Descriptor> LayerBlobs::Resolve(const ImageState& state, bool
       if (store::IsLazyLayer(out[i])) out[i] = store::LayerBlobDescriptor(out[i]);
       continue;
     }
-    if (store_.RemoteBlobRecord(out[i].digest)) continue;  // left at a registry (registry/remote_blobs.h)
+    // Left at a registry (registry/remote_blobs.h); never the build's own
+    // lazy layers, so a warm rebuild reads no record for them.
+    if (!store::IsLazyLayer(out[i]) && store_.RemoteBlobRecord(out[i].digest)) continue;
     const store::Digest& diff_id = state.config.rootfs.diff_ids[i];
     store::LayerWriteOptions options = OptionsFor(out[i]);
     if (std::optional<store::Descriptor> blob = ExistingBlob(diff_id, options.compression)) {

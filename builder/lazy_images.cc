@@ -65,7 +65,9 @@ void FetchRemoteLayers(store::Store& store, const std::vector<store::Descriptor>
                        const registry::RegistryOptions& registry, const std::vector<std::string>& leave_at) {
   std::vector<store::Digest> wanted;
   for (const store::Descriptor& layer : layers) {
-    if (store.blobs().Exists(layer.digest)) continue;
+    // A lazy layer is never remote: a warm rebuild's own layers cost nothing here.
+    if (store::IsLazyLayer(layer) || store.blobs().Exists(layer.digest) || !store.RemoteBlobRecord(layer.digest))
+      continue;
     std::vector<registry::BlobSource> at = registry::BlobSources(store, layer.digest);
     bool left = std::any_of(at.begin(), at.end(), [&](const registry::BlobSource& source) {
       return std::find(leave_at.begin(), leave_at.end(), source.registry) != leave_at.end();
@@ -85,13 +87,14 @@ void FetchRemoteLayers(store::Store& store, const std::vector<runner::LayerRef>&
     stack.blobs.push_back(layer.blob);
     stack.diff_ids.push_back(layer.diff_id);
   }
-  std::vector<store::Digest> chain = store::ChainIds(stack.diff_ids);
+  std::vector<store::Digest> chain;  // hashed only when a layer is remote
   auto wanted = [&] {
     std::vector<store::Digest> out;
-    for (size_t i = 0; i < layers.size(); ++i)
-      if (!store.blobs().Exists(layers[i].blob) && !runner::Snapshotter::Exists(store, chain[i]) &&
-          store.RemoteBlobRecord(layers[i].blob))
-        out.push_back(layers[i].blob);
+    for (size_t i = 0; i < layers.size(); ++i) {
+      if (store.blobs().Exists(layers[i].blob) || !store.RemoteBlobRecord(layers[i].blob)) continue;
+      if (chain.empty()) chain = store::ChainIds(stack.diff_ids);
+      if (!runner::Snapshotter::Exists(store, chain[i])) out.push_back(layers[i].blob);
+    }
     return out;
   };
   if (wanted().empty()) return;

@@ -35,9 +35,9 @@ namespace bld::builder {
 // snapshot (`bld check` reports it too).
 store::Descriptor CompleteImage(store::Store& store, const store::Descriptor& root, int workers = 2);
 
-// Remote layers (registry/remote_blobs.h): a build that only pushes leaves
-// the final image's layers that its --cache-from found in the registry
-// there. What reads their bytes fetches them first:
+// Remote layers (registry/remote_blobs.h): a base a --cache-from build
+// pulled without its layers, layers a push-only build left in the registry
+// it pushes to. What reads their bytes fetches them first:
 
 // The remote layers of `layers` fetched, but for those known to be at a
 // registry whose API host is in `leave_at` (a push there mounts them).

@@ -159,7 +159,7 @@ Descriptor Puller::Run() {
   for (const Descriptor& layer : manifest.layers) digests.push_back(layer.digest);
   RecordSources(digests);
   // After their sources: a remote layer always has somewhere to come from.
-  for (size_t i = 0; i < manifest.layers.size(); ++i)
+  for (size_t i = 0; options_.remote_layers && i < manifest.layers.size(); ++i)
     if (!store_.blobs().Exists(manifest.layers[i].digest))
       store_.RecordRemoteBlob(manifest.layers[i], config.rootfs.diff_ids[i]);
   if (options_.tag) store_.PutRef(reference_.String(), result);
